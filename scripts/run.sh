@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+#
+# scripts/run.sh: run UnionEyes locally in development mode.
+#
+# Makes PostgreSQL and Redis available (scripts/lib/services.sh: existing
+# servers, or throwaway ones stopped when this script exits), creates the
+# `unioneyes_dev` database, builds the release binary (the profile that is
+# deployed; slower to build than debug, but what you run is what ships),
+# applies the migrations, then serves in the foreground until Ctrl-C.
+#
+# Environment (defaults in brackets):
+#   DATABASE_URL      only picks the server; the database is always unioneyes_dev
+#   REDIS_URL         Redis to use [127.0.0.1:6379, else a throwaway one]
+#   REDIS_KEY_PREFIX  [unioneyes:dev:]
+#   HOST, PORT        [127.0.0.1, 8080]
+#   RUST_LOG          [info]
+#   ADMIN_API_TOKEN   [generated once, kept in .dev/admin-token (git-ignored)]
+#   UNIONEYES_FORCE_THROWAWAY=1  always start throwaway PostgreSQL and Redis
+# APP_ENV is always `development`.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+# shellcheck source=scripts/lib/services.sh
+source scripts/lib/services.sh
+
+ensure_services
+pg_create_db_if_missing unioneyes_dev
+
+export APP_ENV=development
+DATABASE_URL=$(pg_url_with_db "$PG_ADMIN_URL" unioneyes_dev)
+export DATABASE_URL REDIS_URL
+export REDIS_KEY_PREFIX=${REDIS_KEY_PREFIX:-unioneyes:dev:}
+export HOST=${HOST:-127.0.0.1}
+export PORT=${PORT:-8080}
+export RUST_LOG=${RUST_LOG:-info}
+
+token_origin="from ADMIN_API_TOKEN"
+if [[ -z ${ADMIN_API_TOKEN:-} ]]; then
+  token_file=.dev/admin-token
+  if [[ ! -s $token_file ]]; then
+    # 36 random bytes = 48 base64 characters, made url-safe.
+    (umask 077 && mkdir -p .dev && head -c 36 /dev/urandom | base64 | tr '+/' '-_' >"$token_file")
+  fi
+  chmod 600 "$token_file"
+  ADMIN_API_TOKEN=$(<"$token_file")
+  token_origin="kept in $token_file"
+fi
+export ADMIN_API_TOKEN
+
+echo "==> cargo build --release --bin unioneyes"
+cargo build --release --bin unioneyes
+bin=${CARGO_TARGET_DIR:-$root/target}/release/unioneyes
+
+echo "==> unioneyes migrate"
+"$bin" migrate
+
+cat <<EOF
+
+==> UnionEyes (development)
+    URL:          http://$HOST:$PORT
+    Health:       http://$HOST:$PORT/api/health
+    Admin token:  $ADMIN_API_TOKEN  ($token_origin)
+    Stop with Ctrl-C.
+
+EOF
+
+# Not exec: this shell must outlive the server so its EXIT trap stops the
+# throwaway services. The server runs in its own session (so the terminal's
+# Ctrl-C reaches it once, through us) and gets SIGINT/SIGTERM forwarded.
+# `trap - INT QUIT` undoes bash ignoring them in background commands.
+detach=()
+if command -v setsid >/dev/null; then detach=(setsid); fi
+(trap - INT QUIT && exec "${detach[@]}" "$bin" serve) &
+server=$!
+trap 'kill -INT "$server" 2>/dev/null || true' INT
+trap 'kill -TERM "$server" 2>/dev/null || true' TERM
+status=0
+wait "$server" || status=$?
+# A trapped signal interrupts `wait`: keep waiting until the server has exited.
+while kill -0 "$server" 2>/dev/null; do
+  status=0
+  wait "$server" || status=$?
+done
+exit "$status"

@@ -1,0 +1,564 @@
+//! Turns raw values into `Settings`, collecting every problem at once into a `ConfigReport`.
+//!
+//! Staging/production: every problem is an error. Development/test: problems with optional
+//! services (`VarSpec::optional_service`) are warnings and switch the feature off; problems with
+//! core settings stay errors.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use super::parse;
+use super::raw::{Origin, RawConfig};
+use super::report::{display_value, ConfigProblem, ConfigReport, EntryStatus, ReportEntry};
+use super::settings::*;
+use super::vars::{self, Required, VarSpec, VARS};
+
+pub const UPSTASH_FORM: &str = "rediss://default:<password>@<host>:6379";
+
+fn spec(name: &str) -> &'static VarSpec {
+    match vars::spec(name) {
+        Some(s) => s,
+        None => panic!("config variable {name} is missing from vars::VARS"),
+    }
+}
+
+/// Values that must not be quoted even in a non-secret variable (a secret pasted in the wrong place).
+fn looks_secret(v: &str) -> bool {
+    let l = v.to_ascii_lowercase();
+    ["sk_", "rk_", "whsec_"].iter().any(|p| l.starts_with(p))
+        || l.contains("private key")
+        || l.contains("password=")
+        || Url::parse(v).is_ok_and(|u| u.password().is_some())
+}
+
+fn example(spec: &VarSpec, env: AppEnv) -> String {
+    match (spec.name, env) {
+        ("STRIPE_SECRET_KEY", AppEnv::Production) => "sk_live_0123456789abcdef".into(),
+        _ => spec.example.into(),
+    }
+}
+
+struct Ctx<'a> {
+    raw: &'a RawConfig,
+    env: &'a HashMap<String, String>,
+    app_env: AppEnv,
+    errors: Vec<ConfigProblem>,
+    warnings: Vec<ConfigProblem>,
+    /// Variables with a problem: status and message for the table.
+    marked: BTreeMap<&'static str, (EntryStatus, String)>,
+    invalid: Vec<&'static str>,
+}
+
+impl<'a> Ctx<'a> {
+    fn problem(&mut self, spec: &'static VarSpec, message: String, error: bool) {
+        // A missing REDIS_URL next to Upstash REST variables gets the Upstash form as example.
+        let example = if spec.name == "REDIS_URL" && message.contains(UPSTASH_FORM) {
+            UPSTASH_FORM.to_string()
+        } else {
+            example(spec, self.app_env)
+        };
+        let p = ConfigProblem {
+            variable: spec.name.into(),
+            message: message.clone(),
+            example,
+        };
+        let status = if error {
+            EntryStatus::Error
+        } else {
+            EntryStatus::Warning
+        };
+        if error {
+            self.errors.push(p)
+        } else {
+            self.warnings.push(p)
+        }
+        self.marked.entry(spec.name).or_insert((status, message));
+    }
+
+    /// Parses a set value or applies the default; `service` selects the optional-service severity.
+    fn value<T>(
+        &mut self,
+        name: &str,
+        service: bool,
+        f: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let spec = spec(name);
+        if self.marked.contains_key(spec.name) {
+            return None;
+        }
+        let error = !service || self.app_env.is_strict();
+        let Some(raw) = self.raw.get(spec.name) else {
+            if spec.required.applies(self.app_env) {
+                let message = match spec.required {
+                    Required::Always => "is required in every environment but not set".to_string(),
+                    _ => format!("is required in {} but not set", self.app_env.as_str()),
+                };
+                self.problem(spec, message + &self.hint(spec), true);
+            } else if spec.name == "REDIS_URL" {
+                let message = format!("is not set: Redis features are off{}", self.hint(spec));
+                self.problem(spec, message, false);
+            }
+            return None;
+        };
+        match f(&raw.value) {
+            Ok(v) => Some(v),
+            Err(mut message) => {
+                if spec.may_quote() && !looks_secret(&raw.value) {
+                    message += &format!(" (got \"{}\")", display_value(&raw.value));
+                }
+                if let Origin::File(file) = &raw.origin {
+                    message += &format!(" [set in {file}]");
+                }
+                if !error {
+                    message += "; the feature is off";
+                    self.invalid.push(spec.name);
+                }
+                self.problem(spec, message, error);
+                None
+            }
+        }
+    }
+
+    fn core<T>(&mut self, name: &str, f: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+        self.value(name, false, f)
+    }
+
+    fn service<T>(&mut self, name: &str, f: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+        self.value(name, true, f)
+    }
+
+    fn secret(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&str) -> Result<(), String>,
+    ) -> Option<SecretString> {
+        let value = self.raw.get(name).map(|r| r.value.clone());
+        self.service(name, f).and(value).map(SecretString::from)
+    }
+
+    fn text(&mut self, name: &str, f: impl FnOnce(&str) -> Result<(), String>) -> Option<String> {
+        let value = self.raw.get(name).map(|r| r.value.clone());
+        self.service(name, f).and(value)
+    }
+
+    /// Integer in the table's range; on a problem the default stands in (Settings is not built then).
+    fn int(&mut self, name: &str) -> Option<u64> {
+        let vars::Kind::Int { min, max } = spec(name).kind else {
+            panic!("{name} is not an integer variable")
+        };
+        self.core(name, |s| parse::int(s, min, max))
+    }
+
+    fn bool(&mut self, name: &str) -> bool {
+        self.core(name, parse::boolean).unwrap_or(false)
+    }
+
+    /// Extra text for a missing REDIS_URL when only Upstash REST variables are present.
+    fn hint(&self, spec: &VarSpec) -> String {
+        let set = |k: &str| self.env.get(k).is_some_and(|v| !v.trim().is_empty());
+        if spec.name != "REDIS_URL"
+            || !(set("UPSTASH_REDIS_REST_URL") || set("UPSTASH_REDIS_REST_TOKEN"))
+        {
+            return String::new();
+        }
+        let host = self
+            .env
+            .get("UPSTASH_REDIS_REST_URL")
+            .and_then(|u| Url::parse(u.trim()).ok())
+            .and_then(|u| u.host_str().map(|h| format!(" (here <host> is {h})")))
+            .unwrap_or_default();
+        format!(". UPSTASH_REDIS_REST_URL/UPSTASH_REDIS_REST_TOKEN are set, but that is Upstash's HTTPS REST \
+            endpoint, not the Redis protocol this service speaks; set REDIS_URL to {UPSTASH_FORM}{host}")
+    }
+}
+
+fn secs(v: Option<u64>) -> Duration {
+    Duration::from_secs(v.unwrap_or(0))
+}
+
+fn millis(v: Option<u64>) -> Duration {
+    Duration::from_millis(v.unwrap_or(0))
+}
+
+/// Validates everything. `bad_encoding` lists known variables whose value was not UTF-8.
+pub fn build(
+    raw: &RawConfig,
+    env: &HashMap<String, String>,
+    config_dir: &Path,
+    bad_encoding: &[String],
+) -> ConfigReport {
+    let mut cx = Ctx {
+        raw,
+        env,
+        app_env: AppEnv::Production,
+        errors: raw.errors.clone(),
+        warnings: raw.warnings.clone(),
+        marked: BTreeMap::new(),
+        invalid: Vec::new(),
+    };
+    for name in bad_encoding {
+        if let Some(spec) = vars::spec(name) {
+            cx.problem(spec, "contains bytes that are not valid UTF-8".into(), true);
+        }
+    }
+    let app_env = cx
+        .core("APP_ENV", parse::app_env)
+        .unwrap_or(AppEnv::Production);
+    cx.app_env = app_env;
+
+    let host = cx.core("HOST", parse::host);
+    let server = ServerSettings {
+        host: host.unwrap_or_default(),
+        port: cx
+            .int("PORT")
+            .and_then(|v| u16::try_from(v).ok())
+            .unwrap_or(0),
+        request_timeout: secs(cx.int("REQUEST_TIMEOUT_SECS")),
+        max_body_bytes: cx.int("MAX_BODY_BYTES").unwrap_or(0) as usize,
+        shutdown_drain: secs(cx.int("SHUTDOWN_DRAIN_SECS")),
+        shutdown_grace: secs(cx.int("SHUTDOWN_GRACE_SECS")),
+        workers: cx.int("WORKERS").unwrap_or(0) as usize,
+    };
+    let db_url = cx
+        .core("DATABASE_URL", parse::database_url)
+        .and(raw.get("DATABASE_URL").map(|r| r.value.clone()));
+    let mut database = DatabaseSettings {
+        url: SecretString::from(String::new()),
+        pool_max: cx.int("DATABASE_POOL_MAX").unwrap_or(0) as usize,
+        connect_timeout: millis(cx.int("DATABASE_CONNECT_TIMEOUT_MS")),
+        pool_wait_timeout: millis(cx.int("DATABASE_POOL_TIMEOUT_MS")),
+        statement_timeout: millis(cx.int("DATABASE_STATEMENT_TIMEOUT_MS")),
+        startup_attempts: cx.int("DATABASE_STARTUP_ATTEMPTS").unwrap_or(0) as u32,
+        startup_retry_delay: millis(cx.int("DATABASE_STARTUP_RETRY_DELAY_MS")),
+        skip_startup_check: cx.bool("SKIP_DB_STARTUP_CHECK"),
+        migrate_on_startup: cx.bool("DATABASE_MIGRATE_ON_STARTUP"),
+    };
+    let redis = RedisSettings {
+        url: cx.secret("REDIS_URL", parse::redis_url),
+        key_prefix: cx
+            .core("REDIS_KEY_PREFIX", |s| {
+                parse::redis_key_prefix(s).map(|()| s.to_string())
+            })
+            .unwrap_or_default(),
+        pool_max: cx.int("REDIS_POOL_MAX").unwrap_or(0) as u32,
+        connect_timeout: millis(cx.int("REDIS_CONNECT_TIMEOUT_MS")),
+    };
+    let interval = cx.int("HEALTH_INTERVAL_MS");
+    let timeout = cx.int("HEALTH_TIMEOUT_MS");
+    if let (Some(i), Some(t)) = (interval, timeout) {
+        if t >= i {
+            let msg = format!("must be less than HEALTH_INTERVAL_MS (HEALTH_TIMEOUT_MS is {t}, HEALTH_INTERVAL_MS is {i})");
+            let p = ConfigProblem {
+                variable: "HEALTH_TIMEOUT_MS".into(),
+                message: msg.clone(),
+                example: "HEALTH_INTERVAL_MS=5000 with HEALTH_TIMEOUT_MS=1000".into(),
+            };
+            cx.errors.push(p);
+            cx.marked
+                .insert("HEALTH_TIMEOUT_MS", (EntryStatus::Error, msg));
+        }
+    }
+    let health = HealthSettings {
+        interval: millis(interval),
+        timeout: millis(timeout),
+        schema_check_interval: secs(cx.int("HEALTH_SCHEMA_CHECK_INTERVAL_SECS")),
+    };
+
+    let mut services = ServiceSettings {
+        clerk_publishable_key: cx.text("CLERK_PUBLISHABLE_KEY", parse::clerk_publishable_key),
+        clerk_secret_key: cx.secret("CLERK_SECRET_KEY", parse::clerk_secret_key),
+        clerk_jwt_key: cx.service("CLERK_JWT_KEY", parse::clerk_jwt_key),
+        stripe_secret_key: cx.secret("STRIPE_SECRET_KEY", |s| {
+            parse::stripe_secret_key(s, app_env)
+        }),
+        stripe_webhook_secret: cx.secret("STRIPE_WEBHOOK_SECRET", parse::stripe_webhook_secret),
+        azure_key_vault_url: cx.text("AZURE_KEY_VAULT_URL", parse::azure_key_vault_url),
+        azure_openai_endpoint: cx.text("AZURE_OPENAI_ENDPOINT", parse::azure_openai_endpoint),
+        azure_openai_api_key: cx.secret("AZURE_OPENAI_API_KEY", |_| Ok(())),
+        azure_storage_account: cx.text("AZURE_STORAGE_ACCOUNT", parse::azure_storage_account),
+        sentry_dsn: cx.secret("SENTRY_DSN", parse::sentry_dsn),
+        invalid: Vec::new(),
+    };
+    let analytics_retention_days = cx.int("ANALYTICS_RETENTION_DAYS").unwrap_or(0) as u32;
+    let union_name = cx.text("UNION_NAME", parse::union_name);
+    let union_bn = cx.text("UNION_BN", parse::union_bn);
+    let admin_api_token = cx.secret("ADMIN_API_TOKEN", parse::admin_api_token);
+    let trusted_proxies = cx
+        .core("TRUSTED_PROXIES", parse::trusted_proxies)
+        .unwrap_or_default();
+
+    let mut unknown: Vec<&String> = env.keys().filter(|k| vars::spec(k).is_none()).collect();
+    unknown.sort();
+    for name in unknown {
+        if let Some(known) = vars::suggest(name) {
+            cx.warnings.push(ConfigProblem {
+                variable: name.clone(),
+                message: format!("unknown variable {name} — did you mean {known}?"),
+                example: format!("{known}={}", example(spec(known), app_env)),
+            });
+        }
+    }
+
+    let entries = VARS
+        .iter()
+        .map(|spec| entry(spec, &cx, config_dir))
+        .collect();
+    services.invalid = std::mem::take(&mut cx.invalid);
+    let settings = match db_url {
+        Some(url) if cx.errors.is_empty() => {
+            database.url = SecretString::from(url);
+            Some(Settings {
+                app_env,
+                server,
+                database,
+                redis,
+                health,
+                services,
+                analytics_retention_days,
+                union_name,
+                union_bn,
+                admin_api_token,
+                trusted_proxies,
+            })
+        }
+        _ => None,
+    };
+    ConfigReport {
+        app_env,
+        errors: cx.errors,
+        warnings: cx.warnings,
+        entries,
+        settings,
+    }
+}
+
+fn entry(spec: &'static VarSpec, cx: &Ctx<'_>, config_dir: &Path) -> ReportEntry {
+    let raw = cx.raw.get(spec.name);
+    let (status, problem) = match (cx.marked.get(spec.name), raw) {
+        (Some((status, message)), _) => (*status, Some(message.clone())),
+        (None, Some(r)) if r.origin == Origin::Default => (EntryStatus::Default, None),
+        (None, Some(_)) => (EntryStatus::Ok, None),
+        (None, None) => (EntryStatus::Unset, None),
+    };
+    let value = raw.and_then(|r| {
+        if spec.name == "CONFIG_DIR" {
+            Some(display_value(&config_dir.display().to_string()))
+        } else if spec.secret || looks_secret(&r.value) {
+            Some("(hidden)".to_string())
+        } else if problem.is_some() && !spec.may_quote() {
+            None
+        } else {
+            Some(display_value(&r.value))
+        }
+    });
+    ReportEntry {
+        variable: spec.name,
+        status,
+        secret: spec.secret,
+        value,
+        source: raw.map(|r| r.origin.label().to_string()),
+        problem,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{dev, load_env, message, names, production, with};
+    use super::*;
+
+    #[test]
+    fn all_problems_at_once_and_strict_integers() {
+        let bad = [
+            ("PORT", "8 0"),
+            ("WORKERS", "-1"),
+            ("REQUEST_TIMEOUT_SECS", "30s"),
+            ("MAX_BODY_BYTES", "1e6"),
+            ("ANALYTICS_RETENTION_DAYS", "90.6"),
+            ("REDIS_POOL_MAX", "+5"),
+            ("SHUTDOWN_GRACE_SECS", "601"),
+            ("SKIP_DB_STARTUP_CHECK", "yes"),
+            ("HOST", "http://x"),
+            ("REDIS_KEY_PREFIX", "nocolon"),
+        ];
+        let r = load_env(&dev(&bad));
+        let got = names(&r.errors);
+        for (var, _) in bad {
+            assert!(got.contains(&var), "{var} missing from {got:?}");
+        }
+        assert!(message(&r.errors, "PORT").contains("(got \"8 0\")"));
+        assert!(r.settings().is_none());
+    }
+
+    #[test]
+    fn optional_services_warn_in_development_and_fail_in_production() {
+        let bad = [
+            ("CLERK_PUBLISHABLE_KEY", "pk_abc"),
+            ("SENTRY_DSN", "https://o1.ingest.sentry.io/1"),
+            ("AZURE_STORAGE_ACCOUNT", "Bad_Name"),
+            ("UNION_BN", "12345"),
+            ("REDIS_URL", "http://x"),
+        ];
+        let r = load_env(&dev(&bad));
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        let s = r.settings().expect("settings");
+        assert!(s.services.clerk_publishable_key.is_none() && s.services.sentry_dsn.is_none());
+        assert!(s.union_bn.is_none() && s.redis.url.is_none());
+        let mut invalid = s.services.invalid.clone();
+        invalid.sort_unstable();
+        assert_eq!(
+            invalid,
+            [
+                "AZURE_STORAGE_ACCOUNT",
+                "CLERK_PUBLISHABLE_KEY",
+                "REDIS_URL",
+                "SENTRY_DSN",
+                "UNION_BN"
+            ]
+        );
+        assert!(message(&r.warnings, "SENTRY_DSN").ends_with("the feature is off"));
+
+        let r = load_env(&with(production(), &bad));
+        for (var, _) in bad {
+            assert!(names(&r.errors).contains(&var), "{var}");
+        }
+        let r = load_env(&with(
+            production(),
+            &[("APP_ENV", "staging"), ("STRIPE_SECRET_KEY", "sk_test_x")],
+        ));
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert!(r.settings().is_some_and(|s| s.services.invalid.is_empty()));
+    }
+
+    #[test]
+    fn production_requires_everything() {
+        let env: HashMap<String, String> = [
+            ("APP_ENV", "production"),
+            ("DATABASE_URL", "postgres://u@h/db"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let r = load_env(&env);
+        let want = [
+            "REDIS_URL",
+            "CLERK_PUBLISHABLE_KEY",
+            "CLERK_SECRET_KEY",
+            "CLERK_JWT_KEY",
+            "STRIPE_SECRET_KEY",
+            "STRIPE_WEBHOOK_SECRET",
+            "SENTRY_DSN",
+            "UNION_NAME",
+            "UNION_BN",
+            "ADMIN_API_TOKEN",
+        ];
+        assert_eq!(names(&r.errors), want);
+        assert!(r.errors[0].message.contains("required in production"));
+        assert!(r.errors.iter().all(|e| !e.example.is_empty()));
+    }
+
+    #[test]
+    fn stripe_modes() {
+        let r = load_env(&with(production(), &[("STRIPE_SECRET_KEY", "sk_test_x")]));
+        assert!(message(&r.errors, "STRIPE_SECRET_KEY").contains("test-mode"));
+        assert_eq!(r.errors[0].example, "sk_live_0123456789abcdef");
+        let r = load_env(&with(production(), &[("APP_ENV", "staging")]));
+        assert!(message(&r.errors, "STRIPE_SECRET_KEY").contains("live-mode"));
+        let r = load_env(&dev(&[("STRIPE_SECRET_KEY", "sk_live_x")]));
+        assert!(message(&r.warnings, "STRIPE_SECRET_KEY").contains("live-mode"));
+        assert!(r
+            .settings()
+            .is_some_and(|s| s.services.stripe_secret_key.is_none()));
+    }
+
+    #[test]
+    fn admin_token_length() {
+        let r = load_env(&with(production(), &[("ADMIN_API_TOKEN", "short")]));
+        assert!(message(&r.errors, "ADMIN_API_TOKEN").contains("at least 32"));
+        let r = load_env(&dev(&[("ADMIN_API_TOKEN", "short")]));
+        assert!(message(&r.warnings, "ADMIN_API_TOKEN").contains("at least 32"));
+        assert!(r.settings().is_some_and(|s| s.admin_api_token.is_none()));
+    }
+
+    #[test]
+    fn health_timeout_below_interval() {
+        let r = load_env(&dev(&[
+            ("HEALTH_INTERVAL_MS", "1000"),
+            ("HEALTH_TIMEOUT_MS", "1000"),
+        ]));
+        let m = message(&r.errors, "HEALTH_TIMEOUT_MS");
+        assert!(
+            m.contains("HEALTH_INTERVAL_MS") && m.contains("1000"),
+            "{m}"
+        );
+        let r = load_env(&dev(&[
+            ("HEALTH_INTERVAL_MS", "1000"),
+            ("HEALTH_TIMEOUT_MS", "999"),
+        ]));
+        assert!(r
+            .settings()
+            .is_some_and(|s| s.health.timeout < s.health.interval));
+    }
+
+    #[test]
+    fn redis_and_upstash() {
+        let upstash = [
+            ("UPSTASH_REDIS_REST_URL", "https://eu1-x.upstash.io"),
+            ("UPSTASH_REDIS_REST_TOKEN", "AXtoken"),
+        ];
+        let r = load_env(
+            &with(production(), &[("REDIS_URL", "")])
+                .into_iter()
+                .chain(upstash.map(|(k, v)| (k.into(), v.into())))
+                .collect(),
+        );
+        let m = message(&r.errors, "REDIS_URL");
+        assert!(
+            m.contains("REST")
+                && m.contains(UPSTASH_FORM)
+                && m.contains("eu1-x.upstash.io")
+                && !m.contains("AXtoken"),
+            "{m}"
+        );
+        let r = load_env(&dev(&upstash));
+        assert!(message(&r.warnings, "REDIS_URL").contains(UPSTASH_FORM));
+        let r = load_env(&dev(&[("REDIS_URL", "redis://localhost:6379")]));
+        assert!(r.settings().is_some_and(|s| s.redis.url.is_some()));
+    }
+
+    #[test]
+    fn sql_server_is_explained_without_echo() {
+        let r = load_env(&dev(&[(
+            "DATABASE_URL",
+            "Server=tcp:x.database.windows.net;Database=d;Password=hunter2;",
+        )]));
+        let m = message(&r.errors, "DATABASE_URL");
+        assert!(
+            m.contains("SQL Server / Azure SQL is not supported; this service needs PostgreSQL")
+                && !m.contains("hunter2")
+        );
+    }
+
+    #[test]
+    fn quoting_and_proxies() {
+        let long = "x".repeat(100);
+        let r = load_env(&dev(&[
+            ("HOST", long.as_str()),
+            ("TRUSTED_PROXIES", "10.0.0.1, 10.1.0.0/16,::1"),
+        ]));
+        let m = message(&r.errors, "HOST");
+        assert!(m.contains(&format!("\"{}…\"", "x".repeat(63))), "{m}");
+        let r = load_env(&dev(&[("TRUSTED_PROXIES", "10.0.0.1, 10.1.0.0/16,::1")]));
+        let nets: Vec<String> = r
+            .settings()
+            .map(|s| s.trusted_proxies.iter().map(ToString::to_string).collect())
+            .unwrap_or_default();
+        assert_eq!(nets, ["10.0.0.1/32", "10.1.0.0/16", "::1/128"]);
+        // A secret pasted into a non-secret variable is not quoted either.
+        let r = load_env(&dev(&[("UNION_NAME", "sk_live_hunter2\u{7}")]));
+        assert!(!format!("{:?}{}", r.warnings, r.render_table()).contains("hunter2"));
+    }
+}

@@ -1,0 +1,66 @@
+//! SQL for the organizations table (tenants).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_postgres::{Client, Row};
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    pub name: String,
+    pub slug: String,
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    pub id: Uuid,
+    pub external_id: Option<String>,
+    pub name: String,
+    pub slug: String,
+    pub created_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, external_id, name, slug, created_at";
+
+fn from_row(row: &Row) -> Organization {
+    Organization {
+        id: row.get(0),
+        external_id: row.get(1),
+        name: row.get(2),
+        slug: row.get(3),
+        created_at: row.get(4),
+    }
+}
+
+pub async fn insert(client: &Client, new: &NewOrganization) -> Result<Organization, AppError> {
+    let sql = format!(
+        "INSERT INTO organizations (name, slug, external_id) VALUES ($1, $2, $3) RETURNING {COLUMNS}"
+    );
+    match client
+        .query_one(&sql, &[&new.name, &new.slug, &new.external_id])
+        .await
+    {
+        Ok(row) => Ok(from_row(&row)),
+        Err(e) if super::error_class(&e) == "unique_violation" => Err(AppError::Conflict {
+            code: "organization_exists",
+            detail: "An organization with this slug or external id already exists.".into(),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn list(client: &Client, limit: i64) -> Result<Vec<Organization>, AppError> {
+    let sql = format!("SELECT {COLUMNS} FROM organizations ORDER BY created_at, id LIMIT $1");
+    let rows = client.query(&sql, &[&limit]).await?;
+    Ok(rows.iter().map(from_row).collect())
+}
+
+pub async fn get(client: &Client, id: Uuid) -> Result<Option<Organization>, AppError> {
+    let sql = format!("SELECT {COLUMNS} FROM organizations WHERE id = $1");
+    let row = client.query_opt(&sql, &[&id]).await?;
+    Ok(row.as_ref().map(from_row))
+}

@@ -1,0 +1,75 @@
+//! Checks of external services, computed once at boot from the validated configuration:
+//! configured and valid (healthy), set but invalid (degraded, development only), or off.
+
+use chrono::Utc;
+use unioneyes_actors::health::{CheckResult, Impact, Status};
+
+use crate::config::Settings;
+
+fn fixed(name: &'static str, status: Status, message: &'static str) -> CheckResult {
+    CheckResult {
+        name,
+        status,
+        impact: Impact::NonCritical,
+        response_time_ms: None,
+        checked_at: Utc::now(),
+        message,
+        error_class: None,
+        details: None,
+    }
+}
+
+/// One entry per external service. `vars` are the variables the service needs; the service
+/// counts as configured when the first is set.
+fn service(
+    settings: &Settings,
+    name: &'static str,
+    configured: bool,
+    vars: &[&'static str],
+) -> CheckResult {
+    let invalid = vars.iter().any(|v| settings.services.invalid.contains(v));
+    if invalid {
+        fixed(name, Status::Degraded, "misconfigured; feature off")
+    } else if configured {
+        fixed(name, Status::Healthy, "configured")
+    } else {
+        fixed(name, Status::Disabled, "not configured; feature off")
+    }
+}
+
+pub fn service_checks(settings: &Settings) -> Vec<CheckResult> {
+    let s = &settings.services;
+    vec![
+        service(settings, "sentry", s.sentry_dsn.is_some(), &["SENTRY_DSN"]),
+        service(
+            settings,
+            "clerk",
+            s.clerk_jwt_key.is_some(),
+            &["CLERK_JWT_KEY", "CLERK_PUBLISHABLE_KEY", "CLERK_SECRET_KEY"],
+        ),
+        service(
+            settings,
+            "stripe",
+            s.stripe_secret_key.is_some() && s.stripe_webhook_secret.is_some(),
+            &["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"],
+        ),
+        service(
+            settings,
+            "azure_openai",
+            s.azure_openai_endpoint.is_some() && s.azure_openai_api_key.is_some(),
+            &["AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"],
+        ),
+        service(
+            settings,
+            "azure_key_vault",
+            s.azure_key_vault_url.is_some(),
+            &["AZURE_KEY_VAULT_URL"],
+        ),
+        service(
+            settings,
+            "azure_storage",
+            s.azure_storage_account.is_some(),
+            &["AZURE_STORAGE_ACCOUNT"],
+        ),
+    ]
+}

@@ -1,0 +1,5 @@
+//! Middleware of the service.
+
+mod request_context;
+
+pub use request_context::{request_context, RequestId};

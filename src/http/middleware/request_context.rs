@@ -1,0 +1,189 @@
+//! The outermost middleware: request id, request timeout, panic catching, problem+json for
+//! every error response, and one access-log line per request.
+
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use futures_util::FutureExt;
+
+use crate::error::{AppError, Problem, PROBLEM_JSON};
+use crate::state::AppState;
+
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request id, in the request's extensions for handlers and other middleware.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// A client-sent id is kept when it is 1–128 characters of `[A-Za-z0-9._:-]`.
+pub fn sane_request_id(value: &HeaderValue) -> Option<String> {
+    let s = value.to_str().ok()?;
+    let ok = (1..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    ok.then(|| s.to_string())
+}
+
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(sane_request_id)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    // The request cannot be cloned across `next.call` (routing needs it unshared): keep what
+    // the error paths need.
+    let method = req.method().clone();
+    let instance: String = req.path().chars().take(512).collect();
+    let timeout = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.settings.server.request_timeout)
+        .unwrap_or(std::time::Duration::from_secs(30));
+
+    let outcome =
+        tokio::time::timeout(timeout, AssertUnwindSafe(next.call(req)).catch_unwind()).await;
+    let (res, route) = match outcome {
+        Ok(Ok(Ok(res))) => {
+            let route = route_of(res.request());
+            let (http_req, response) = res.into_parts();
+            let response = finalize(&instance, &request_id, response.map_into_boxed_body());
+            (Ok(ServiceResponse::new(http_req, response)), route)
+        }
+        Ok(Ok(Err(e))) => (Err(e.error_response()), "UNMATCHED".to_string()),
+        Ok(Err(_panic)) => {
+            log::error!("request {request_id}: handler panicked");
+            let err = AppError::internal("handler panicked");
+            (Err(err.error_response()), "PANIC".to_string())
+        }
+        Err(_elapsed) => (
+            Err(AppError::Timeout.error_response()),
+            "TIMEOUT".to_string(),
+        ),
+    };
+    let status = match &res {
+        Ok(r) => r.status(),
+        Err(r) => r.status(),
+    };
+    log::info!(
+        target: "access",
+        "{request_id} {method} {route} {} {}us",
+        status.as_u16(),
+        started.elapsed().as_micros()
+    );
+    match res {
+        Ok(mut res) => {
+            set_request_id(res.headers_mut(), &request_id);
+            Ok(res)
+        }
+        // Without the request we cannot build a ServiceResponse: hand actix a finished error
+        // whose response is already complete.
+        Err(response) => {
+            let mut response = finalize(&instance, &request_id, response);
+            set_request_id(response.headers_mut(), &request_id);
+            Err(Finished::from(response).into())
+        }
+    }
+}
+
+fn set_request_id(headers: &mut header::HeaderMap, request_id: &str) {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert(X_REQUEST_ID, v);
+    }
+}
+
+/// An error response that is already final (problem body, request id, headers).
+#[derive(Debug, derive_more::Display)]
+#[display("{status}")]
+struct Finished {
+    status: actix_web::http::StatusCode,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: String,
+}
+
+impl std::error::Error for Finished {}
+
+impl From<HttpResponse<BoxBody>> for Finished {
+    fn from(res: HttpResponse<BoxBody>) -> Self {
+        let status = res.status();
+        let headers = res
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let body = actix_web::body::to_bytes_limited(res.into_body(), 64 * 1024)
+            .now_or_never()
+            .and_then(|r| r.ok())
+            .and_then(|r| r.ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+impl ResponseError for Finished {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::with_body(self.status, BoxBody::new(self.body.clone()));
+        for (k, v) in &self.headers {
+            res.headers_mut().append(k.clone(), v.clone());
+        }
+        res
+    }
+}
+
+/// The route template, never the raw path (which can carry ids and personal data).
+pub fn route_of(req: &HttpRequest) -> String {
+    req.match_pattern()
+        .unwrap_or_else(|| "UNMATCHED".to_string())
+}
+
+/// Error responses leave as problem+json with the request id and instance, whoever made them.
+fn finalize(instance: &str, request_id: &str, res: HttpResponse<BoxBody>) -> HttpResponse<BoxBody> {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let carried = res.extensions().get::<Problem>().cloned();
+    let mut problem = match carried {
+        Some(p) => p,
+        None => {
+            // actix's own errors are text/plain or empty; a JSON body (a 503 health report,
+            // a problem we cannot enrich) is left as it is.
+            let plain = res
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+            if !plain {
+                return res;
+            }
+            Problem::for_status(status)
+        }
+    };
+    problem.instance = Some(instance.to_string());
+    problem.request_id = Some(request_id.to_string());
+    let mut out = HttpResponse::with_body(status, BoxBody::new(problem.to_body()));
+    for (name, value) in res.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    out.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    out
+}

@@ -1,0 +1,129 @@
+//! Platform-admin organization routes: create, list, fetch. Handlers stay thin: validation
+//! lives in `validate_new_organization`, SQL in `crate::db::organizations`.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::method_not_allowed;
+use crate::auth::AdminCaller;
+use crate::db::organizations::{self, NewOrganization};
+use crate::error::{AppError, FieldProblem};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/admin/organizations")
+            .route(web::get().to(list))
+            .route(web::post().to(create))
+            .default_service(method_not_allowed("GET, POST")),
+    )
+    .service(
+        web::resource("/admin/organizations/{id}")
+            .route(web::get().to(fetch))
+            .default_service(method_not_allowed("GET")),
+    );
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateOrganization {
+    pub name: String,
+    pub slug: String,
+    pub external_id: Option<String>,
+}
+
+fn valid_slug(slug: &str) -> bool {
+    let bytes = slug.as_bytes();
+    (2..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.first() != Some(&b'-')
+        && bytes.last() != Some(&b'-')
+}
+
+/// Every field problem at once; trims names.
+pub fn validate_new_organization(input: CreateOrganization) -> Result<NewOrganization, AppError> {
+    let mut problems = Vec::new();
+    let name = input.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        problems.push(FieldProblem::new(
+            "name",
+            "length",
+            "must be 1 to 200 characters",
+        ));
+    }
+    if !valid_slug(&input.slug) {
+        problems.push(FieldProblem::new(
+            "slug",
+            "format",
+            "must be 2 to 63 lowercase letters, digits or inner hyphens",
+        ));
+    }
+    let external_id = input.external_id.map(|e| e.trim().to_string());
+    if let Some(e) = &external_id {
+        if e.is_empty() || e.len() > 100 || e.chars().any(|c| c.is_control()) {
+            problems.push(FieldProblem::new(
+                "externalId",
+                "format",
+                "must be 1 to 100 printable characters",
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(AppError::validation(problems));
+    }
+    Ok(NewOrganization {
+        name,
+        slug: input.slug,
+        external_id,
+    })
+}
+
+async fn create(
+    _admin: AdminCaller,
+    state: web::Data<AppState>,
+    body: web::Json<CreateOrganization>,
+) -> Result<HttpResponse, AppError> {
+    let new = validate_new_organization(body.into_inner())?;
+    let client = state.db.get().await?;
+    let org = organizations::insert(&client, &new).await?;
+    Ok(HttpResponse::Created().json(org))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    limit: Option<u16>,
+}
+
+async fn list(
+    _admin: AdminCaller,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::validation(vec![FieldProblem::new(
+            "limit",
+            "range",
+            "must be between 1 and 200",
+        )]));
+    }
+    let client = state.db.get().await?;
+    let items = organizations::list(&client, i64::from(limit)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+async fn fetch(
+    _admin: AdminCaller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let client = state.db.get().await?;
+    match organizations::get(&client, id.into_inner()).await? {
+        Some(org) => Ok(HttpResponse::Ok().json(org)),
+        None => Err(AppError::NotFound("No such organization.".into())),
+    }
+}

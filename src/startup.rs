@@ -1,0 +1,254 @@
+//! `Application`: builds the whole service from a `Settings` value, serves until stopped, and
+//! shuts down in order (not ready → drain → stop accepting → finish in-flight → stop actors →
+//! close pools).
+//!
+//! Startup order: bind the listener (/livez answers at once, /readyz says "starting") →
+//! database checks and migrations → actors → ready.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Actor, Addr};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use chrono::Utc;
+use derive_more::Display;
+use tokio::sync::Notify;
+use unioneyes_actors::health::{self, HealthReport, HealthSupervisor, Probe, SupervisorConfig};
+
+use crate::cache::{Cache, RedisProbe};
+use crate::config::Settings;
+use crate::db::{self, DatabaseProbe};
+use crate::http::{self, middleware::request_context};
+use crate::state::{AppState, Lifecycle};
+
+#[derive(Debug, Display)]
+pub enum StartupError {
+    #[display("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[display("{_0}")]
+    Setup(String),
+    #[display("{_0}")]
+    Database(db::StartupError),
+}
+
+impl std::error::Error for StartupError {}
+
+/// Extra routes a caller may add (the test harness uses it for a panicking route).
+pub type ExtraRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
+/// Stops a running `Application` the same way SIGTERM does.
+#[derive(Clone, Default)]
+pub struct Stopper(Arc<Notify>);
+
+impl Stopper {
+    pub fn stop(&self) {
+        self.0.notify_one();
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: actix_rt::task::JoinHandle<std::io::Result<()>>,
+    handle: ServerHandle,
+    state: AppState,
+    supervisor: Addr<HealthSupervisor>,
+    stopper: Stopper,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with(settings, Arc::new(|_| {})).await
+    }
+
+    pub async fn build_with(settings: Settings, extra: ExtraRoutes) -> Result<Self, StartupError> {
+        let settings = Arc::new(settings);
+        let pool = db::build_pool(&settings.database).map_err(StartupError::Setup)?;
+        let cache = Cache::new(&settings.redis).map_err(StartupError::Setup)?;
+        let state = AppState {
+            settings: Arc::clone(&settings),
+            db: pool.clone(),
+            cache: cache.clone(),
+            health: HealthReport::new_cell(Utc::now()),
+            lifecycle: Arc::new(Lifecycle::default()),
+        };
+
+        let addr = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError::Setup(format!("no local address: {e}")))?
+            .port();
+        let server = serve(listener, state.clone(), extra)?;
+        let handle = server.handle();
+        log::info!("listening on http://{}:{port}", settings.server.host);
+
+        let server = actix_rt::spawn(server);
+        if let Err(e) = prepare_database(&state).await {
+            handle.stop(false).await;
+            let _ = server.await;
+            return Err(e);
+        }
+        let supervisor = start_supervisor(&state)?;
+        wait_for_first_report(&state).await;
+        state.lifecycle.mark_ready();
+        log::info!("ready ({})", settings.app_env.as_str());
+        Ok(Self {
+            port,
+            server,
+            handle,
+            state,
+            supervisor,
+            stopper: Stopper::default(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn health_supervisor(&self) -> Addr<HealthSupervisor> {
+        self.supervisor.clone()
+    }
+
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
+    /// Serve until SIGTERM/SIGINT or `Stopper::stop`, then shut down in order.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let Application {
+            server,
+            handle,
+            state,
+            supervisor,
+            stopper,
+            ..
+        } = self;
+        tokio::select! {
+            _ = shutdown_signal() => log::info!("signal received; shutting down"),
+            _ = stopper.0.notified() => log::info!("stop requested; shutting down"),
+            res = server => return res.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+        }
+        state.lifecycle.begin_shutdown();
+        let drain = state.settings.server.shutdown_drain;
+        if !drain.is_zero() {
+            log::info!(
+                "draining for {} s before closing the listener",
+                drain.as_secs()
+            );
+            tokio::time::sleep(drain).await;
+        }
+        handle.stop(true).await;
+        log::info!("http server stopped");
+        let _ = supervisor.send(health::Stop).await;
+        state.db.close();
+        log::info!("shutdown complete");
+        Ok(())
+    }
+}
+
+fn serve(
+    listener: TcpListener,
+    state: AppState,
+    extra: ExtraRoutes,
+) -> Result<Server, StartupError> {
+    let server_settings = state.settings.server.clone();
+    let data = web::Data::new(state);
+    let (json, path, query, payload) = http::extractor_configs(server_settings.max_body_bytes);
+    let mut server = HttpServer::new(move || {
+        let extra = Arc::clone(&extra);
+        App::new()
+            .app_data(data.clone())
+            .app_data(json.clone())
+            .app_data(path.clone())
+            .app_data(query.clone())
+            .app_data(payload.clone())
+            .wrap(from_fn(request_context))
+            .configure(http::routes)
+            .configure(move |cfg| extra(cfg))
+            .default_service(web::to(http::not_found))
+    })
+    .disable_signals()
+    .shutdown_timeout(server_settings.shutdown_grace.as_secs());
+    if server_settings.workers > 0 {
+        server = server.workers(server_settings.workers);
+    }
+    server
+        .listen(listener)
+        .map(|s| s.run())
+        .map_err(|e| StartupError::Setup(format!("cannot serve: {e}")))
+}
+
+async fn prepare_database(state: &AppState) -> Result<(), StartupError> {
+    let db_settings = &state.settings.database;
+    if db_settings.skip_startup_check {
+        log::warn!("SKIP_DB_STARTUP_CHECK=true: database checks and migrations skipped");
+        return Ok(());
+    }
+    db::startup_checks(&state.db, db_settings)
+        .await
+        .map_err(StartupError::Database)
+}
+
+fn start_supervisor(state: &AppState) -> Result<Addr<HealthSupervisor>, StartupError> {
+    let settings = &state.settings;
+    let pg = db::pg_config(&settings.database).map_err(StartupError::Setup)?;
+    let probes: Vec<Arc<dyn Probe>> = vec![
+        Arc::new(DatabaseProbe::new(
+            pg,
+            state.db.clone(),
+            settings.health.schema_check_interval,
+        )),
+        Arc::new(RedisProbe::new(state.cache.clone())),
+    ];
+    let config = SupervisorConfig {
+        interval: settings.health.interval,
+        timeout: settings.health.timeout,
+    };
+    let fixed = crate::health::service_checks(settings);
+    Ok(HealthSupervisor::new(config, probes, fixed, Arc::clone(&state.health)).start())
+}
+
+/// Wait (bounded) for the supervisor's first report, so "ready" means "measured".
+async fn wait_for_first_report(state: &AppState) {
+    let deadline =
+        tokio::time::Instant::now() + state.settings.health.timeout + Duration::from_millis(500);
+    while !state.health.load().measured && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = tokio::signal::ctrl_c() => {},
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

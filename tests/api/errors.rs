@@ -1,0 +1,264 @@
+//! Every error path answers RFC 9457 problem+json with the right status, code and request id.
+
+use serde_json::{json, Value};
+
+use crate::support::{spawn_app, TestApp};
+
+async fn problem(res: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(res.status(), status);
+    let ct = res.headers()["content-type"].to_str().unwrap().to_string();
+    assert_eq!(ct, "application/problem+json");
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["requestId"], request_id.as_str());
+    assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
+    assert!(body["instance"].as_str().unwrap().starts_with('/'));
+    body
+}
+
+fn orgs(app: &TestApp) -> reqwest::RequestBuilder {
+    app.client
+        .post(app.url("/api/admin/organizations"))
+        .bearer_auth(&app.admin_token)
+}
+
+#[actix_web::test]
+async fn unknown_route_is_404_problem() {
+    let app = spawn_app().await;
+    problem(app.get("/nope/../../etc").await, 404, "not_found").await;
+    problem(app.get("/api/definitely-not-here").await, 404, "not_found").await;
+}
+
+#[actix_web::test]
+async fn wrong_method_is_405_with_allow() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .delete(app.url("/api/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["allow"], "GET, HEAD");
+    problem(res, 405, "method_not_allowed").await;
+    let res = app
+        .client
+        .request(
+            reqwest::Method::from_bytes(b"PROPFIND").unwrap(),
+            app.url("/api/admin/organizations"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["allow"], "GET, POST");
+    problem(res, 405, "method_not_allowed").await;
+}
+
+#[actix_web::test]
+async fn malformed_and_wrongly_typed_json_are_400() {
+    let app = spawn_app().await;
+    let res = orgs(&app)
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    problem(res, 400, "malformed_json").await;
+    let res = orgs(&app)
+        .json(&json!({"name": 5, "slug": "x"}))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 400, "invalid_body").await;
+    let res = orgs(&app)
+        .json(&json!({"name": "A", "slug": "ab", "extra": true}))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 400, "invalid_body").await;
+}
+
+#[actix_web::test]
+async fn validation_lists_every_field_problem() {
+    let app = spawn_app().await;
+    let res = orgs(&app)
+        .json(&json!({"name": "  ", "slug": "Not A Slug", "externalId": ""}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 400, "validation_failed").await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["name", "slug", "externalId"]);
+}
+
+#[actix_web::test]
+async fn missing_or_wrong_content_type_is_415() {
+    let app = spawn_app().await;
+    let res = orgs(&app)
+        .body(r#"{"name":"A","slug":"ab"}"#)
+        .send()
+        .await
+        .unwrap();
+    problem(res, 415, "unsupported_media_type").await;
+    let res = orgs(&app)
+        .header("content-type", "text/plain")
+        .body(r#"{"name":"A","slug":"ab"}"#)
+        .send()
+        .await
+        .unwrap();
+    problem(res, 415, "unsupported_media_type").await;
+}
+
+#[actix_web::test]
+async fn too_large_bodies_are_413_with_length_or_chunked() {
+    let app = spawn_app().await;
+    let big = format!(
+        r#"{{"name":"{}","slug":"ab"}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let res = orgs(&app)
+        .header("content-type", "application/json")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    problem(res, 413, "payload_too_large").await;
+
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = big
+        .into_bytes()
+        .chunks(64 * 1024)
+        .map(|c| Ok(c.to_vec()))
+        .collect();
+    let stream = futures_util::stream::iter(chunks);
+    let res = orgs(&app)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 413, "payload_too_large").await;
+}
+
+#[actix_web::test]
+async fn bad_path_and_query_parameters_are_400() {
+    let app = spawn_app().await;
+    let res = app.get_admin("/api/admin/organizations/not-a-uuid").await;
+    problem(res, 400, "invalid_path_parameter").await;
+    let res = app.get_admin("/api/admin/organizations?limit=lots").await;
+    problem(res, 400, "invalid_query_parameter").await;
+    let res = app.get_admin("/api/admin/organizations?limit=0").await;
+    problem(res, 400, "validation_failed").await;
+}
+
+#[actix_web::test]
+async fn missing_and_wrong_admin_tokens_are_401() {
+    let app = spawn_app().await;
+    let res = app.get("/api/admin/organizations").await;
+    problem(res, 401, "missing_credentials").await;
+    let res = app
+        .client
+        .get(app.url("/api/admin/organizations"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, 401, "invalid_credentials").await;
+    assert!(!body.to_string().contains("wrong"));
+}
+
+#[actix_web::test]
+async fn duplicates_are_409_and_records_round_trip() {
+    let app = spawn_app().await;
+    let res = orgs(&app)
+        .json(&json!({"name": "Local 1", "slug": "local-1", "externalId": "org_1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    let fetched: Value = app
+        .get_admin(&format!("/api/admin/organizations/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fetched["slug"], "local-1");
+    let res = orgs(&app)
+        .json(&json!({"name": "Other", "slug": "local-1"}))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 409, "organization_exists").await;
+    let res = app
+        .get_admin(&format!(
+            "/api/admin/organizations/{}",
+            uuid::Uuid::new_v4()
+        ))
+        .await;
+    problem(res, 404, "not_found").await;
+}
+
+#[actix_web::test]
+async fn a_panicking_handler_answers_500_and_the_service_keeps_serving() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        let res = app.get("/test/panic").await;
+        let body = problem(res, 500, "internal_error").await;
+        assert!(!body.to_string().contains("deliberate"), "{body}");
+    }
+    assert_eq!(app.get("/livez").await.status(), 200);
+}
+
+#[actix_web::test]
+async fn request_ids_are_kept_when_sane_and_replaced_otherwise() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(app.url("/livez"))
+        .header("x-request-id", "abc-123.DEF_4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "abc-123.DEF_4");
+    let res = app
+        .client
+        .get(app.url("/livez"))
+        .header("x-request-id", "x".repeat(500))
+        .send()
+        .await
+        .unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "a fresh UUID replaces an insane id: {id}");
+    let res = app
+        .client
+        .get(app.url("/livez"))
+        .header("x-request-id", "bad id\twith spaces")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(res.headers()["x-request-id"], "bad id\twith spaces");
+}
+
+#[actix_web::test]
+async fn pool_exhaustion_is_503_with_retry_after() {
+    let app = spawn_app().await;
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(app.state.db.get().await.unwrap());
+    }
+    let res = app.get_admin("/api/admin/organizations").await;
+    assert!(res.headers().contains_key("retry-after"));
+    problem(res, 503, "database_busy").await;
+    drop(held);
+    assert_eq!(
+        app.get_admin("/api/admin/organizations").await.status(),
+        200
+    );
+}

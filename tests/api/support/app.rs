@@ -1,0 +1,233 @@
+//! `spawn_app()`: the application as `main` builds it, on a random port, with a fresh database
+//! (created here, migrated by the app, dropped afterwards) and its own Redis key prefix
+//! (deleted afterwards).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Addr;
+use actix_web::web;
+use unioneyes::startup::{Application, ExtraRoutes, StartupError, Stopper};
+use unioneyes::state::AppState;
+use unioneyes_actors::health::HealthSupervisor;
+
+pub fn admin_url() -> String {
+    std::env::var("TEST_PG_ADMIN_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// `url` with its database replaced.
+pub fn with_database(url: &str, db: &str) -> String {
+    let mut u = url::Url::parse(url).expect("admin url");
+    u.set_path(&format!("/{db}"));
+    u.to_string()
+}
+
+/// A local port with nothing listening on it.
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub admin_token: String,
+    pub db_name: String,
+    pub redis_prefix: String,
+    pub state: AppState,
+    pub supervisor: Addr<HealthSupervisor>,
+    pub stopper: Stopper,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_admin(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Poll /api/health until `pred` holds on its JSON, or panic after `within`.
+    pub async fn wait_for_health(
+        &self,
+        within: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let body: serde_json::Value = self.get("/api/health").await.json().await.expect("json");
+            if pred(&body) {
+                return body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "health never reached the expected state; last: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stopper.stop();
+        self.state.db.close();
+        let db = self.db_name.clone();
+        let prefix = self.redis_prefix.clone();
+        let _ = std::thread::spawn(move || cleanup(&db, &prefix)).join();
+    }
+}
+
+fn cleanup(db: &str, prefix: &str) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    rt.block_on(async {
+        if let Ok((client, conn)) =
+            tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await
+        {
+            tokio::spawn(conn);
+            let _ = client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+                .await;
+        }
+        if let Ok(client) = bb8_redis::redis::Client::open(redis_url()) {
+            if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
+                let keys: Vec<String> = bb8_redis::redis::cmd("KEYS")
+                    .arg(format!("{prefix}*"))
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap_or_default();
+                if !keys.is_empty() {
+                    let _: Result<(), _> = bb8_redis::redis::cmd("DEL")
+                        .arg(keys)
+                        .query_async(&mut conn)
+                        .await;
+                }
+            }
+        }
+    });
+}
+
+pub async fn create_database(name: &str) {
+    let (client, conn) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
+        .await
+        .expect("connect to the test PostgreSQL (TEST_PG_ADMIN_URL)");
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create test database");
+}
+
+/// The environment every test app starts from.
+pub fn base_env(db_name: &str, prefix: &str, admin_token: &str) -> HashMap<String, String> {
+    [
+        ("APP_ENV", "test".to_string()),
+        ("HOST", "127.0.0.1".into()),
+        ("PORT", "0".into()),
+        ("WORKERS", "2".into()),
+        ("DATABASE_URL", with_database(&admin_url(), db_name)),
+        ("DATABASE_POOL_MAX", "4".into()),
+        ("DATABASE_POOL_TIMEOUT_MS", "300".into()),
+        ("DATABASE_STARTUP_RETRY_DELAY_MS", "50".into()),
+        ("REDIS_URL", redis_url()),
+        ("REDIS_KEY_PREFIX", prefix.to_string()),
+        ("ADMIN_API_TOKEN", admin_token.to_string()),
+        ("HEALTH_INTERVAL_MS", "200".into()),
+        ("HEALTH_TIMEOUT_MS", "150".into()),
+        ("SHUTDOWN_DRAIN_SECS", "0".into()),
+        ("SHUTDOWN_GRACE_SECS", "1".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(f: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
+    try_spawn_app(f).await.expect("application starts")
+}
+
+fn test_routes() -> ExtraRoutes {
+    Arc::new(|cfg: &mut web::ServiceConfig| {
+        cfg.route(
+            "/test/panic",
+            web::get().to(|| async {
+                if std::hint::black_box(true) {
+                    panic!("deliberate test panic");
+                }
+                actix_web::HttpResponse::Ok().finish()
+            }),
+        );
+    })
+}
+
+/// Build the app; the database and prefix are cleaned up whether or not it starts.
+pub async fn try_spawn_app(
+    f: impl FnOnce(&mut HashMap<String, String>),
+) -> Result<TestApp, StartupError> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let db_name = format!("ue_test_{id}");
+    let prefix = format!("unioneyes:test:{id}:");
+    let admin_token = format!("test-admin-{id}-{id}");
+    create_database(&db_name).await;
+    let mut env = base_env(&db_name, &prefix, &admin_token);
+    f(&mut env);
+    let report = unioneyes::config::load(&env, Path::new("/nonexistent-config-dir"));
+    let settings = match report.into_settings() {
+        Ok(s) => s,
+        Err(report) => panic!("test settings invalid:\n{}", report.render_table()),
+    };
+    let app = match Application::build_with(settings, test_routes()).await {
+        Ok(app) => app,
+        Err(e) => {
+            let (d, p) = (db_name.clone(), prefix.clone());
+            let _ = std::thread::spawn(move || cleanup(&d, &p)).join();
+            return Err(e);
+        }
+    };
+    let port = app.port();
+    let test_app = TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("client"),
+        admin_token,
+        db_name,
+        redis_prefix: prefix,
+        state: app.state().clone(),
+        supervisor: app.health_supervisor(),
+        stopper: app.stopper(),
+    };
+    actix_rt::spawn(app.run_until_stopped());
+    Ok(test_app)
+}

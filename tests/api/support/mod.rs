@@ -1,0 +1,6 @@
+//! Test harness: `spawn_app()` and friends.
+
+pub mod app;
+pub mod pg;
+
+pub use app::{closed_port, spawn_app, spawn_app_with, try_spawn_app, TestApp};
