@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, Addr};
+use actix::{Actor, Addr, Arbiter};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
@@ -58,6 +58,8 @@ pub struct Application {
     handle: ServerHandle,
     state: AppState,
     supervisor: Addr<HealthSupervisor>,
+    /// The thread the background actors run on.
+    actor_arbiter: Arbiter,
     stopper: Stopper,
 }
 
@@ -97,7 +99,7 @@ impl Application {
             let _ = server.await;
             return Err(e);
         }
-        let supervisor = start_supervisor(&state)?;
+        let (supervisor, actor_arbiter) = start_supervisor(&state)?;
         wait_for_first_report(&state).await;
         state.lifecycle.mark_ready();
         log::info!("ready ({})", settings.app_env.as_str());
@@ -107,6 +109,7 @@ impl Application {
             handle,
             state,
             supervisor,
+            actor_arbiter,
             stopper: Stopper::default(),
         })
     }
@@ -134,6 +137,7 @@ impl Application {
             handle,
             state,
             supervisor,
+            actor_arbiter,
             stopper,
             ..
         } = self;
@@ -154,6 +158,7 @@ impl Application {
         handle.stop(true).await;
         log::info!("http server stopped");
         let _ = supervisor.send(health::Stop).await;
+        actor_arbiter.stop();
         state.db.close();
         log::info!("shutdown complete");
         Ok(())
@@ -203,7 +208,7 @@ async fn prepare_database(state: &AppState) -> Result<(), StartupError> {
         .map_err(StartupError::Database)
 }
 
-fn start_supervisor(state: &AppState) -> Result<Addr<HealthSupervisor>, StartupError> {
+fn start_supervisor(state: &AppState) -> Result<(Addr<HealthSupervisor>, Arbiter), StartupError> {
     let settings = &state.settings;
     let pg = db::pg_config(&settings.database).map_err(StartupError::Setup)?;
     let probes: Vec<Arc<dyn Probe>> = vec![
@@ -219,7 +224,13 @@ fn start_supervisor(state: &AppState) -> Result<Addr<HealthSupervisor>, StartupE
         timeout: settings.health.timeout,
     };
     let fixed = crate::health::service_checks(settings);
-    Ok(HealthSupervisor::new(config, probes, fixed, Arc::clone(&state.health)).start())
+    let cell = Arc::clone(&state.health);
+    // Its own thread: nothing that blocks the caller's thread can delay a probe cycle.
+    let arbiter = Arbiter::new();
+    let addr = HealthSupervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+        HealthSupervisor::new(config, probes, fixed, cell)
+    });
+    Ok((addr, arbiter))
 }
 
 /// Wait (bounded) for the supervisor's first report, so "ready" means "measured".

@@ -17,7 +17,7 @@ async fn wrong_password_fails_at_once_naming_the_cause() {
     let err = try_spawn_app(|env| {
         env.insert("DATABASE_URL".into(), url);
         env.insert("DATABASE_STARTUP_ATTEMPTS".into(), "5".into());
-        env.insert("DATABASE_STARTUP_RETRY_DELAY_MS".into(), "1000".into());
+        env.insert("DATABASE_STARTUP_RETRY_DELAY_MS".into(), "30000".into());
     })
     .await
     .err()
@@ -42,12 +42,12 @@ async fn unknown_database_fails_at_once_naming_the_cause() {
         let url = env["DATABASE_URL"].replace("ue_test_", "ue_missing_");
         env.insert("DATABASE_URL".into(), url);
         env.insert("DATABASE_STARTUP_ATTEMPTS".into(), "5".into());
-        env.insert("DATABASE_STARTUP_RETRY_DELAY_MS".into(), "1000".into());
+        env.insert("DATABASE_STARTUP_RETRY_DELAY_MS".into(), "30000".into());
     })
     .await
     .err()
     .expect("startup must fail");
-    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(started.elapsed() < Duration::from_secs(20), "no retries");
     assert!(
         matches!(
             err,
@@ -130,7 +130,8 @@ async fn instances_starting_together_do_not_race_on_migrations() {
     let (a, b, c) = tokio::join!(spawn(), spawn(), spawn());
     for app in [a, b, c] {
         let app = app.expect("every instance starts");
-        assert_eq!(app.get("/readyz").await.status(), 200);
+        let res = app.get("/readyz").await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
     }
 }
 

@@ -262,3 +262,16 @@ async fn pool_exhaustion_is_503_with_retry_after() {
         200
     );
 }
+
+#[actix_web::test]
+async fn a_handler_past_the_request_timeout_answers_503() {
+    let app = crate::support::spawn_app_with(|env| {
+        env.insert("REQUEST_TIMEOUT_SECS".into(), "1".into());
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let res = app.get("/test/slow").await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(res.headers().contains_key("retry-after"));
+    problem(res, 503, "request_timeout").await;
+}

@@ -225,3 +225,31 @@ async fn with_everything_down_anonymous_bodies_name_nothing_internal() {
         }
     }
 }
+
+#[actix_web::test]
+async fn stopping_redis_turns_health_degraded_within_two_intervals() {
+    let mut redis = crate::support::redis::TempRedis::start();
+    let url = redis.url();
+    let app = spawn_app_with(|env| {
+        env.insert("REDIS_URL".into(), url);
+        env.insert("HEALTH_INTERVAL_MS".into(), "500".into());
+    })
+    .await;
+    let body: Value = app.get("/api/health").await.json().await.unwrap();
+    assert_eq!(body["status"], "healthy", "{body}");
+    redis.stop();
+    let stopped = Instant::now();
+    // Interval 500 ms: two intervals plus one probe deadline (150 ms) is the budget.
+    let body = app
+        .wait_for_health(Duration::from_secs(3), |b| b["status"] == "degraded")
+        .await;
+    let took = stopped.elapsed();
+    assert_eq!(body["reason"], "redis");
+    assert!(
+        took < Duration::from_millis(1150),
+        "degraded after {took:?}"
+    );
+    let started = Instant::now();
+    assert_eq!(app.get("/api/health").await.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(1));
+}

@@ -160,3 +160,80 @@ impl Actor for HealthSupervisor {
         log::info!("health supervisor stopped");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::{Impact, RunChecks};
+
+    /// A probe that answers after `delay` (a stand-in for a dependency, to test scheduling).
+    struct Sleepy {
+        name: &'static str,
+        delay: Duration,
+    }
+
+    impl Probe for Sleepy {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn impact(&self) -> Impact {
+            Impact::Critical
+        }
+        fn check(&self) -> futures_util::future::BoxFuture<'static, ProbeOutcome> {
+            let delay = self.delay;
+            Box::pin(async move {
+                tokio::time::sleep(delay).await;
+                ProbeOutcome::up(delay, "ok")
+            })
+        }
+    }
+
+    async fn first_report(cell: &HealthCell) -> Arc<HealthReport> {
+        for _ in 0..200 {
+            if cell.load().measured {
+                return cell.load_full();
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("no report");
+    }
+
+    #[actix_rt::test]
+    async fn probes_run_concurrently_and_a_hung_probe_times_out() {
+        let cell = HealthReport::new_cell(Utc::now());
+        let probes: Vec<Arc<dyn Probe>> = vec![
+            Arc::new(Sleepy {
+                name: "a",
+                delay: Duration::from_millis(60),
+            }),
+            Arc::new(Sleepy {
+                name: "b",
+                delay: Duration::from_millis(60),
+            }),
+            Arc::new(Sleepy {
+                name: "hung",
+                delay: Duration::from_secs(30),
+            }),
+        ];
+        let config = SupervisorConfig {
+            interval: Duration::from_secs(10),
+            timeout: Duration::from_millis(150),
+        };
+        let started = Instant::now();
+        let addr = HealthSupervisor::new(config, probes, Vec::new(), Arc::clone(&cell)).start();
+        let report = first_report(&cell).await;
+        // One deadline for the whole cycle, not the sum of the probes.
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let status = |n: &str| report.checks.iter().find(|c| c.name == n).map(|c| c.status);
+        assert_eq!(status("a"), Some(Status::Healthy));
+        assert_eq!(status("b"), Some(Status::Healthy));
+        assert_eq!(status("hung"), Some(Status::Unhealthy));
+        let hung = report
+            .checks
+            .iter()
+            .find(|c| c.name == "hung")
+            .map(|c| c.error_class);
+        assert_eq!(hung, Some(Some("timeout")));
+        addr.do_send(RunChecks);
+    }
+}

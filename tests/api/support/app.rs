@@ -179,6 +179,13 @@ pub async fn spawn_app_with(f: impl FnOnce(&mut HashMap<String, String>)) -> Tes
 fn test_routes() -> ExtraRoutes {
     Arc::new(|cfg: &mut web::ServiceConfig| {
         cfg.route(
+            "/test/slow",
+            web::get().to(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                actix_web::HttpResponse::Ok().finish()
+            }),
+        );
+        cfg.route(
             "/test/panic",
             web::get().to(|| async {
                 if std::hint::black_box(true) {

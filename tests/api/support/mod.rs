@@ -2,5 +2,6 @@
 
 pub mod app;
 pub mod pg;
+pub mod redis;
 
 pub use app::{closed_port, spawn_app, spawn_app_with, try_spawn_app, TestApp};
