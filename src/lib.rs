@@ -4,6 +4,8 @@ pub mod auth;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod crypto;
+pub mod csv;
 pub mod db;
 pub mod error;
 pub mod health;
@@ -11,5 +13,6 @@ pub mod http;
 pub mod retry;
 pub mod startup;
 pub mod state;
+pub mod stripe;
 
 pub use startup::Application;

@@ -18,8 +18,12 @@ use derive_more::Display;
 use tokio::sync::Notify;
 use unioneyes_actors::health::{self, HealthReport, HealthSupervisor, Probe, SupervisorConfig};
 
+use secrecy::ExposeSecret;
+
+use crate::auth::{dev_keys, JwtVerifier, TenantCache};
 use crate::cache::{Cache, RedisProbe};
-use crate::config::Settings;
+use crate::config::{AppEnv, Settings};
+use crate::crypto::sin::SinKeyRing;
 use crate::db::{self, DatabaseProbe};
 use crate::http::{self, middleware::request_context};
 use crate::state::{AppState, Lifecycle};
@@ -78,6 +82,9 @@ impl Application {
             cache: cache.clone(),
             health: HealthReport::new_cell(Utc::now()),
             lifecycle: Arc::new(Lifecycle::default()),
+            jwt: build_verifier(&settings)?.map(Arc::new),
+            tenants: Arc::new(TenantCache::default()),
+            sin_keys: build_sin_keys(&settings)?.map(Arc::new),
         };
 
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
@@ -195,6 +202,43 @@ fn serve(
         .listen(listener)
         .map(|s| s.run())
         .map_err(|e| StartupError::Setup(format!("cannot serve: {e}")))
+}
+
+/// The session-token verifier: CLERK_JWT_KEY, or in development the local key pair.
+fn build_verifier(settings: &Settings) -> Result<Option<JwtVerifier>, StartupError> {
+    let services = &settings.services;
+    let pem = match (&services.clerk_jwt_key, settings.app_env) {
+        (Some(pem), _) => pem.clone(),
+        (None, AppEnv::Development) => dev_keys::ensure_dev_keypair(&settings.dev_keys_dir)
+            .map_err(|e| StartupError::Setup(format!("development keys: {e}")))?,
+        (None, _) => {
+            log::warn!("CLERK_JWT_KEY is not set: session tokens are refused");
+            return Ok(None);
+        }
+    };
+    JwtVerifier::new(
+        &pem,
+        services.clerk_jwt_issuer.as_deref(),
+        &services.clerk_authorized_parties,
+    )
+    .map(Some)
+    .map_err(StartupError::Setup)
+}
+
+fn build_sin_keys(settings: &Settings) -> Result<Option<SinKeyRing>, StartupError> {
+    let services = &settings.services;
+    let Some(current) = &services.sin_encryption_key else {
+        log::warn!("SIN_ENCRYPTION_KEY is not set: SIN storage and reveal are off");
+        return Ok(None);
+    };
+    let old: Vec<&str> = services
+        .sin_encryption_old_keys
+        .iter()
+        .map(|k| k.expose_secret())
+        .collect();
+    SinKeyRing::new(current.expose_secret(), &old)
+        .map(Some)
+        .map_err(StartupError::Setup)
 }
 
 async fn prepare_database(state: &AppState) -> Result<(), StartupError> {

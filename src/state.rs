@@ -7,8 +7,10 @@ use std::time::Instant;
 use deadpool_postgres::Pool;
 use unioneyes_actors::health::HealthCell;
 
+use crate::auth::{JwtVerifier, TenantCache};
 use crate::cache::Cache;
 use crate::config::Settings;
+use crate::crypto::sin::SinKeyRing;
 
 /// Where the instance is in its life; read by /readyz and /api/health.
 #[derive(Debug)]
@@ -54,4 +56,9 @@ pub struct AppState {
     pub cache: Cache,
     pub health: HealthCell,
     pub lifecycle: Arc<Lifecycle>,
+    /// Verifies session tokens; None when no key is configured (session tokens refused).
+    pub jwt: Option<Arc<JwtVerifier>>,
+    pub tenants: Arc<TenantCache>,
+    /// None when SIN_ENCRYPTION_KEY is not configured (development/test): SIN features off.
+    pub sin_keys: Option<Arc<SinKeyRing>>,
 }

@@ -20,7 +20,7 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
-fn token_matches(presented: &str, expected: &SecretString) -> bool {
+pub fn token_matches(presented: &str, expected: &SecretString) -> bool {
     constant_time_eq::constant_time_eq(presented.as_bytes(), expected.expose_secret().as_bytes())
 }
 

@@ -86,6 +86,10 @@ mod tests {
             ("STRIPE_WEBHOOK_SECRET", "whsec_HUNTER2HOOK"),
             ("SENTRY_DSN", "https://HUNTER2SENTRY@o1.ingest.sentry.io/42"),
             ("ADMIN_API_TOKEN", "HUNTER2ADMIN-0123456789abcdef0123456789"),
+            (
+                "SIN_ENCRYPTION_KEY",
+                "HUNTER2SINKEY000000000000000000000000000000=",
+            ),
             ("UNION_NAME", "Example Local 1"),
             ("UNION_BN", "012345678RR0001"),
             ("PATH", "/usr/bin"),
@@ -121,6 +125,16 @@ mod tests {
             .as_deref()
             .is_some_and(|k| k.contains("KEY-----\nMIIB")));
         assert!(s.services.invalid.is_empty());
+        assert!(s
+            .services
+            .sin_encryption_key
+            .as_ref()
+            .is_some_and(|k| k.expose_secret().starts_with("HUNTER2SINKEY")));
+        assert!(s.services.sin_encryption_old_keys.is_empty());
+        assert!(
+            s.services.clerk_authorized_parties.is_empty() && s.services.clerk_jwt_issuer.is_none()
+        );
+        assert_eq!(s.dev_keys_dir, PathBuf::from(".dev/keys"));
         assert!(report.into_settings().is_ok());
     }
 
@@ -128,13 +142,19 @@ mod tests {
     fn no_secret_is_ever_printed() {
         let mut env = production();
         env.insert("PORT".into(), "nope".into());
-        for name in ["STRIPE_SECRET_KEY", "SENTRY_DSN", "ADMIN_API_TOKEN"] {
+        for name in [
+            "STRIPE_SECRET_KEY",
+            "SENTRY_DSN",
+            "ADMIN_API_TOKEN",
+            "SIN_ENCRYPTION_KEY",
+            "SIN_ENCRYPTION_OLD_KEYS",
+        ] {
             env.insert(name.into(), "HUNTER2BAD".into());
         }
         env.insert("DATABASE_URL".into(), "mysql://u:HUNTER2DB@h/db".into());
         env.insert("STRIPE_SECRT_KEY".into(), "HUNTER2TYPO".into());
         let report = load_env(&env);
-        assert!(report.errors.len() >= 5);
+        assert!(report.errors.len() >= 7);
         let outputs = [
             report.render_table(),
             report.to_json().to_string(),
@@ -195,9 +215,18 @@ mod tests {
 
     #[test]
     fn every_example_is_valid() {
+        // Secret keys have placeholders as examples (nobody should copy a published key).
+        let key = crate::crypto::sin::generate_key_b64;
         let env: HashMap<String, String> = VARS
             .iter()
-            .map(|v| (v.name.to_string(), v.example.replace("PASSWORD", "pw")))
+            .map(|v| {
+                let value = match v.name {
+                    "SIN_ENCRYPTION_KEY" => key(),
+                    "SIN_ENCRYPTION_OLD_KEYS" => format!("{},{}", key(), key()),
+                    _ => v.example.replace("PASSWORD", "pw"),
+                };
+                (v.name.to_string(), value)
+            })
             .collect();
         let r = load_env(&with(env, &[("APP_ENV", "development")]));
         assert!(
@@ -220,6 +249,14 @@ mod tests {
         assert_eq!(s.database.statement_timeout, Duration::from_millis(10_000));
         assert!(!s.database.skip_startup_check && s.database.migrate_on_startup);
         assert_eq!(s.analytics_retention_days, 30);
+        assert!(
+            s.services.sin_encryption_key.is_none()
+                && s.services.sin_encryption_old_keys.is_empty()
+        );
+        assert!(
+            s.services.clerk_authorized_parties.is_empty() && s.services.clerk_jwt_issuer.is_none()
+        );
+        assert_eq!(s.dev_keys_dir, PathBuf::from(".dev/keys"));
     }
 
     #[test]

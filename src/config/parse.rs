@@ -5,6 +5,7 @@
 //! quoted), so they are safe for secrets.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use ipnet::IpNet;
@@ -12,6 +13,7 @@ use url::Url;
 
 use super::settings::AppEnv;
 use super::vars::APP_ENVS;
+use crate::crypto::sin::SinKeyRing;
 
 /// A whole number in `min..=max`: ASCII digits only (no sign, decimal point, exponent, unit or
 /// inner whitespace).
@@ -315,6 +317,115 @@ pub fn trusted_proxies(s: &str) -> Result<Vec<IpNet>, String> {
     }
 }
 
+/// Comma-separated origins `scheme://host[:port]` (http or https; no path, query, fragment or
+/// credentials; one trailing `/` is tolerated). Returned as browsers send them in `Origin` and
+/// Clerk in `azp` (lower-case, default port omitted, no trailing slash), without duplicates.
+pub fn authorized_parties(s: &str) -> Result<Vec<String>, String> {
+    let mut origins: Vec<String> = Vec::new();
+    let mut bad = Vec::new();
+    for (i, item) in s.split(',').map(str::trim).enumerate() {
+        match origin(item) {
+            Some(o) if !origins.contains(&o) => origins.push(o),
+            Some(_) => {}
+            None => bad.push((i + 1).to_string()),
+        }
+    }
+    if bad.is_empty() {
+        Ok(origins)
+    } else {
+        Err(format!(
+            "must be a comma-separated list of origins like https://app.example.com \
+             (scheme://host[:port], no path); entry {} is not",
+            bad.join(", ")
+        ))
+    }
+}
+
+fn origin(item: &str) -> Option<String> {
+    let url = Url::parse(item).ok()?;
+    let after_scheme = item.split_once("://")?.1;
+    let path_ok = match after_scheme.find('/') {
+        None => true,
+        Some(i) => i + 1 == after_scheme.len(),
+    };
+    let plain = url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && !item.contains(['?', '#'])
+        && match url.host() {
+            Some(url::Host::Domain(d)) => host(d).is_ok(),
+            Some(_) => true,
+            None => false,
+        };
+    (matches!(url.scheme(), "http" | "https") && path_ok && plain)
+        .then(|| url.origin().ascii_serialization())
+}
+
+/// An https URL compared verbatim with the token's `iss`, so it must already be canonical:
+/// lower-case host, no default port, no trailing slash, query, fragment or credentials.
+pub fn clerk_jwt_issuer(s: &str) -> Result<(), String> {
+    let url = url_with_host(s)?;
+    if url.scheme() != "https" {
+        return Err("must be an https:// URL".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain credentials".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() || s.contains(['?', '#']) {
+        return Err("must not have a query or fragment".into());
+    }
+    if s.ends_with('/') {
+        return Err("must not end with '/': the token's iss is compared exactly and Clerk's issuer has no trailing slash".into());
+    }
+    if url.as_str() != s && url.as_str() != format!("{s}/") {
+        return Err("must be written canonically (lower-case host, no default port), as the token's iss is compared exactly".into());
+    }
+    Ok(())
+}
+
+const SIN_KEY_SHAPE: &str =
+    "must be base64 of exactly 32 random bytes (e.g. the output of openssl rand -base64 32)";
+
+/// Base64 (standard or URL-safe, padded or not) of exactly 32 bytes, as `SinKeyRing` takes it.
+pub fn sin_encryption_key(s: &str) -> Result<(), String> {
+    SinKeyRing::new(s, &[])
+        .map(|_| ())
+        .map_err(|e| format!("{SIN_KEY_SHAPE}; {e}"))
+}
+
+/// Comma-separated SIN keys (each as in `sin_encryption_key`), trimmed; every bad entry named.
+pub fn sin_encryption_old_keys(s: &str) -> Result<Vec<String>, String> {
+    let mut keys = Vec::new();
+    let mut bad = Vec::new();
+    for (i, item) in s.split(',').map(str::trim).enumerate() {
+        if item.is_empty() {
+            bad.push(format!("entry {} is empty", i + 1));
+            continue;
+        }
+        match SinKeyRing::new(item, &[]) {
+            Ok(_) => keys.push(item.to_string()),
+            Err(e) => bad.push(format!("entry {}: {e}", i + 1)),
+        }
+    }
+    if bad.is_empty() {
+        Ok(keys)
+    } else {
+        Err(format!(
+            "must be a comma-separated list of keys, each base64 of exactly 32 bytes; {}",
+            bad.join("; ")
+        ))
+    }
+}
+
+/// A filesystem path without control characters.
+pub fn path(s: &str) -> Result<PathBuf, String> {
+    if s.chars().any(char::is_control) {
+        return Err("must be a path without control characters".into());
+    }
+    Ok(PathBuf::from(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -568,5 +679,104 @@ mod tests {
         let e = trusted_proxies("10.0.0.1,nope,10.0.0.0/33").expect_err("must be rejected");
         assert!(e.contains("entry 2, 3"), "{e}");
         assert!(trusted_proxies("10.0.0.1,").is_err());
+    }
+    #[test]
+    fn origins() {
+        let got = authorized_parties(
+            "https://App.Example.com, http://localhost:3000/,https://app.example.com:443,https://x.example.org:8443",
+        );
+        assert_eq!(
+            got,
+            Ok(vec![
+                "https://app.example.com".to_string(),
+                "http://localhost:3000".to_string(),
+                "https://x.example.org:8443".to_string(),
+            ])
+        );
+        for bad in [
+            "app.example.com",
+            "https://app.example.com/path",
+            "https://app.example.com//",
+            "https://app.example.com?x=1",
+            "https://app.example.com/#x",
+            "https://user@app.example.com",
+            "ftp://app.example.com",
+            "*",
+            "https://*.example.com",
+            "",
+        ] {
+            assert!(authorized_parties(bad).is_err(), "{bad:?}");
+        }
+        let e = authorized_parties("https://a.example.com,nope,https://b.example.com/x")
+            .expect_err("must be rejected");
+        assert!(e.contains("entry 2, 3"), "{e}");
+        assert!(authorized_parties("https://a.example.com,").is_err());
+    }
+
+    #[test]
+    fn issuers() {
+        for ok in [
+            "https://clerk.example.com",
+            "https://fond-cat-12.clerk.accounts.dev",
+            "https://clerk.example.com:8443",
+            "https://example.com/tenant/1",
+        ] {
+            assert_eq!(clerk_jwt_issuer(ok), Ok(()), "{ok}");
+        }
+        for (bad, want) in [
+            ("http://clerk.example.com", "https://"),
+            ("https://clerk.example.com/", "trailing slash"),
+            ("https://Clerk.example.com", "canonically"),
+            ("https://clerk.example.com:443", "canonically"),
+            ("https://u:p@clerk.example.com", "credentials"),
+            ("https://clerk.example.com?a=1", "query"),
+            ("https://clerk.example.com#", "query"),
+            ("clerk.example.com", "URL"),
+        ] {
+            let e = clerk_jwt_issuer(bad).expect_err("must be rejected");
+            assert!(e.contains(want), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn sin_keys() {
+        use crate::crypto::sin::generate_key_b64;
+        let (a, b) = (generate_key_b64(), generate_key_b64());
+        assert!(sin_encryption_key(&a).is_ok());
+        assert!(sin_encryption_key(a.trim_end_matches('=')).is_ok());
+        let short = "SECRETSECRETSECRETSECRETSECRETSECRETSECR";
+        let e = sin_encryption_key(short).expect_err("must be rejected");
+        assert!(
+            e.contains("openssl rand -base64 32") && e.contains("30 bytes"),
+            "{e}"
+        );
+        assert!(!e.contains("SECRET"), "{e}");
+        let e = sin_encryption_key("SECRET!").expect_err("must be rejected");
+        assert!(
+            e.contains("not valid base64") && !e.contains("SECRET"),
+            "{e}"
+        );
+
+        assert_eq!(
+            sin_encryption_old_keys(&format!(" {a} ,{b}")),
+            Ok(vec![a.clone(), b.clone()])
+        );
+        let e = sin_encryption_old_keys(&format!("{a},SECRET!,,{short}"))
+            .expect_err("must be rejected");
+        assert!(
+            e.contains("entry 2: the key is not valid base64")
+                && e.contains("entry 3 is empty")
+                && e.contains("entry 4: the key decodes to 30 bytes"),
+            "{e}"
+        );
+        assert!(!e.contains("SECRET") && !e.contains(&a), "{e}");
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(path(".dev/keys"), Ok(PathBuf::from(".dev/keys")));
+        assert!(path("/var/lib/unioneyes keys").is_ok());
+        assert!(path("a\nb").is_err());
+        assert!(path("a\u{0}b").is_err());
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! Secrets are `SecretString`: their `Debug` prints `[REDACTED]`, so `{:?}` of a `Settings` is safe to log.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -47,6 +48,8 @@ pub struct Settings {
     pub union_bn: Option<String>,
     pub admin_api_token: Option<SecretString>,
     pub trusted_proxies: Vec<IpNet>,
+    /// Development-only generated keys (the local JWT key pair) live here.
+    pub dev_keys_dir: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +109,10 @@ pub struct ServiceSettings {
     pub clerk_publishable_key: Option<String>,
     pub clerk_secret_key: Option<SecretString>,
     pub clerk_jwt_key: Option<String>,
+    /// Origins accepted as the token's `azp`, normalised (`https://app.example.com`); empty = not checked.
+    pub clerk_authorized_parties: Vec<String>,
+    /// When set, the token's `iss` must equal it exactly.
+    pub clerk_jwt_issuer: Option<String>,
     pub stripe_secret_key: Option<SecretString>,
     pub stripe_webhook_secret: Option<SecretString>,
     pub azure_key_vault_url: Option<String>,
@@ -113,6 +120,11 @@ pub struct ServiceSettings {
     pub azure_openai_api_key: Option<SecretString>,
     pub azure_storage_account: Option<String>,
     pub sentry_dsn: Option<SecretString>,
+    /// Base64 AES-256 key for SINs (`crypto::sin::SinKeyRing`); None only in development/test,
+    /// where member SIN features are then off.
+    pub sin_encryption_key: Option<SecretString>,
+    /// Old SIN keys, decrypt-only during a rotation (validated; may be empty).
+    pub sin_encryption_old_keys: Vec<SecretString>,
     /// Optional variables that were set but invalid (development/test only; strict environments
     /// refuse to start instead), so health can report them as "misconfigured".
     pub invalid: Vec<&'static str>,

@@ -272,6 +272,12 @@ pub fn build(
         clerk_publishable_key: cx.text("CLERK_PUBLISHABLE_KEY", parse::clerk_publishable_key),
         clerk_secret_key: cx.secret("CLERK_SECRET_KEY", parse::clerk_secret_key),
         clerk_jwt_key: cx.service("CLERK_JWT_KEY", parse::clerk_jwt_key),
+        clerk_authorized_parties: cx
+            .core("CLERK_AUTHORIZED_PARTIES", parse::authorized_parties)
+            .unwrap_or_default(),
+        clerk_jwt_issuer: cx.core("CLERK_JWT_ISSUER", |s| {
+            parse::clerk_jwt_issuer(s).map(|()| s.to_string())
+        }),
         stripe_secret_key: cx.secret("STRIPE_SECRET_KEY", |s| {
             parse::stripe_secret_key(s, app_env)
         }),
@@ -281,6 +287,8 @@ pub fn build(
         azure_openai_api_key: cx.secret("AZURE_OPENAI_API_KEY", |_| Ok(())),
         azure_storage_account: cx.text("AZURE_STORAGE_ACCOUNT", parse::azure_storage_account),
         sentry_dsn: cx.secret("SENTRY_DSN", parse::sentry_dsn),
+        sin_encryption_key: None,
+        sin_encryption_old_keys: Vec::new(),
         invalid: Vec::new(),
     };
     let analytics_retention_days = cx.int("ANALYTICS_RETENTION_DAYS").unwrap_or(0) as u32;
@@ -290,6 +298,23 @@ pub fn build(
     let trusted_proxies = cx
         .core("TRUSTED_PROXIES", parse::trusted_proxies)
         .unwrap_or_default();
+    services.sin_encryption_key = cx.secret("SIN_ENCRYPTION_KEY", parse::sin_encryption_key);
+    services.sin_encryption_old_keys = cx
+        .core("SIN_ENCRYPTION_OLD_KEYS", parse::sin_encryption_old_keys)
+        .unwrap_or_default()
+        .into_iter()
+        .map(SecretString::from)
+        .collect();
+    if services.sin_encryption_key.is_none()
+        && !services.sin_encryption_old_keys.is_empty()
+        && !cx.marked.contains_key("SIN_ENCRYPTION_KEY")
+    {
+        let message = "is set but SIN_ENCRYPTION_KEY is not: old keys only decrypt during a \
+            rotation, so member SIN features are off"
+            .to_string();
+        cx.problem(spec("SIN_ENCRYPTION_OLD_KEYS"), message, false);
+    }
+    let dev_keys_dir = cx.core("DEV_KEYS_DIR", parse::path).unwrap_or_default();
 
     let mut unknown: Vec<&String> = env.keys().filter(|k| vars::spec(k).is_none()).collect();
     unknown.sort();
@@ -323,6 +348,7 @@ pub fn build(
                 union_bn,
                 admin_api_token,
                 trusted_proxies,
+                dev_keys_dir,
             })
         }
         _ => None,
@@ -454,6 +480,7 @@ mod tests {
             "UNION_NAME",
             "UNION_BN",
             "ADMIN_API_TOKEN",
+            "SIN_ENCRYPTION_KEY",
         ];
         assert_eq!(names(&r.errors), want);
         assert!(r.errors[0].message.contains("required in production"));
@@ -560,5 +587,127 @@ mod tests {
         // A secret pasted into a non-secret variable is not quoted either.
         let r = load_env(&dev(&[("UNION_NAME", "sk_live_hunter2\u{7}")]));
         assert!(!format!("{:?}{}", r.warnings, r.render_table()).contains("hunter2"));
+    }
+    #[test]
+    fn sin_encryption_keys() {
+        use crate::crypto::sin::{generate_key_b64, SinKeyRing};
+        use secrecy::ExposeSecret;
+        let (a, b, c) = (generate_key_b64(), generate_key_b64(), generate_key_b64());
+        let old = format!("{b}, {c}");
+        let r = load_env(&dev(&[
+            ("SIN_ENCRYPTION_KEY", a.as_str()),
+            ("SIN_ENCRYPTION_OLD_KEYS", old.as_str()),
+        ]));
+        let s = r.settings().expect("settings");
+        let key = s.services.sin_encryption_key.as_ref().expect("key");
+        let olds: Vec<&str> = s
+            .services
+            .sin_encryption_old_keys
+            .iter()
+            .map(|k| k.expose_secret())
+            .collect();
+        assert_eq!(
+            (key.expose_secret(), olds),
+            (a.as_str(), vec![b.as_str(), c.as_str()])
+        );
+        assert!(SinKeyRing::new(key.expose_secret(), &[]).is_ok());
+        let shown = r.render_table() + &format!("{r:?}");
+        assert!(!shown.contains(&a) && !shown.contains(&b), "{shown}");
+
+        // Bad current key: a warning in development (SIN features off), an error in production.
+        let bad = "hunter2h".repeat(5); // 30 bytes
+        let r = load_env(&dev(&[("SIN_ENCRYPTION_KEY", bad.as_str())]));
+        let m = message(&r.warnings, "SIN_ENCRYPTION_KEY");
+        assert!(
+            m.contains("32") && m.contains("30 bytes") && m.ends_with("the feature is off"),
+            "{m}"
+        );
+        let s = r.settings().expect("settings");
+        assert!(s.services.sin_encryption_key.is_none());
+        assert!(s.services.invalid.contains(&"SIN_ENCRYPTION_KEY"));
+        let r = load_env(&with(production(), &[("SIN_ENCRYPTION_KEY", bad.as_str())]));
+        assert!(message(&r.errors, "SIN_ENCRYPTION_KEY").contains("30 bytes"));
+        let r = load_env(&with(production(), &[("SIN_ENCRYPTION_KEY", "  ")]));
+        assert!(message(&r.errors, "SIN_ENCRYPTION_KEY").contains("required in production"));
+        for r in [
+            load_env(&dev(&[("SIN_ENCRYPTION_KEY", bad.as_str())])),
+            load_env(&with(production(), &[("SIN_ENCRYPTION_KEY", bad.as_str())])),
+        ] {
+            let out = format!("{}{}{r:?}", r.render_table(), r.to_json());
+            assert!(!out.contains("hunter2"), "{out}");
+        }
+
+        // Bad old keys are an error everywhere; every bad entry is named, none is echoed.
+        let olds = format!("{b},{bad},,nope!");
+        let r = load_env(&dev(&[
+            ("SIN_ENCRYPTION_KEY", a.as_str()),
+            ("SIN_ENCRYPTION_OLD_KEYS", olds.as_str()),
+        ]));
+        let m = message(&r.errors, "SIN_ENCRYPTION_OLD_KEYS");
+        assert!(
+            m.contains("entry 2: the key decodes to 30 bytes")
+                && m.contains("entry 3 is empty")
+                && m.contains("entry 4: the key is not valid base64"),
+            "{m}"
+        );
+        let out = format!("{}{}{r:?}", r.render_table(), r.to_json());
+        assert!(
+            !out.contains("hunter2") && !out.contains("nope!") && !out.contains(&b),
+            "{out}"
+        );
+
+        // Old keys without a current key: a warning, SIN features stay off.
+        let r = load_env(&dev(&[("SIN_ENCRYPTION_OLD_KEYS", b.as_str())]));
+        assert!(
+            message(&r.warnings, "SIN_ENCRYPTION_OLD_KEYS").contains("SIN_ENCRYPTION_KEY is not")
+        );
+        assert!(r
+            .settings()
+            .is_some_and(|s| s.services.sin_encryption_key.is_none()));
+    }
+
+    #[test]
+    fn clerk_token_restrictions() {
+        let r = load_env(&dev(&[
+            (
+                "CLERK_AUTHORIZED_PARTIES",
+                "https://App.example.com/, http://localhost:3000",
+            ),
+            ("CLERK_JWT_ISSUER", "https://clerk.example.com"),
+        ]));
+        let s = r.settings().expect("settings");
+        assert_eq!(
+            s.services.clerk_authorized_parties,
+            ["https://app.example.com", "http://localhost:3000"]
+        );
+        assert_eq!(
+            s.services.clerk_jwt_issuer.as_deref(),
+            Some("https://clerk.example.com")
+        );
+
+        // Restrictions never silently loosen: invalid is an error in every environment.
+        let bad = [
+            ("CLERK_AUTHORIZED_PARTIES", "https://app.example.com/login"),
+            ("CLERK_JWT_ISSUER", "http://clerk.example.com"),
+        ];
+        for env in [dev(&bad), with(production(), &bad)] {
+            let r = load_env(&env);
+            assert!(message(&r.errors, "CLERK_AUTHORIZED_PARTIES").contains("entry 1 is not"));
+            assert!(message(&r.errors, "CLERK_AUTHORIZED_PARTIES")
+                .contains("(got \"https://app.example.com/login\")"));
+            assert!(message(&r.errors, "CLERK_JWT_ISSUER").contains("https://"));
+            assert!(r.settings().is_none());
+        }
+    }
+
+    #[test]
+    fn dev_keys_dir() {
+        let r = load_env(&dev(&[("DEV_KEYS_DIR", "/tmp/unioneyes-keys")]));
+        assert_eq!(
+            r.settings().map(|s| s.dev_keys_dir.clone()),
+            Some(std::path::PathBuf::from("/tmp/unioneyes-keys"))
+        );
+        let r = load_env(&dev(&[("DEV_KEYS_DIR", "a\u{1b}b")]));
+        assert!(message(&r.errors, "DEV_KEYS_DIR").contains("control characters"));
     }
 }

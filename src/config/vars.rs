@@ -25,6 +25,10 @@ pub enum Kind {
     Pem,
     /// Comma-separated list of IPs/CIDRs.
     IpList,
+    /// Comma-separated list of origins (`scheme://host[:port]`).
+    OriginList,
+    /// Comma-separated list of keys.
+    KeyList,
     /// Filesystem path.
     Path,
     /// Log filter (`env_logger` syntax); listed, not parsed.
@@ -44,6 +48,8 @@ impl Kind {
             Kind::Key => "key".into(),
             Kind::Pem => "pem".into(),
             Kind::IpList => "ip/cidr list".into(),
+            Kind::OriginList => "origin list".into(),
+            Kind::KeyList => "key list".into(),
             Kind::Path => "path".into(),
             Kind::LogFilter => "log filter".into(),
         }
@@ -181,6 +187,8 @@ pub const VARS: &[VarSpec] = &[
     var("CLERK_PUBLISHABLE_KEY", K::Key, None).req(Strict).service().ex("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k", "Clerk publishable key (pk_test_… or pk_live_…)."),
     var("CLERK_SECRET_KEY", K::Key, None).secret().req(Strict).service().ex("sk_live_0123456789abcdefABCDEF", "Clerk secret key (sk_test_… or sk_live_…)."),
     var("CLERK_JWT_KEY", K::Pem, None).req(Strict).service().ex(r"-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----", "Clerk JWT verification key (PEM public key; literal \\n accepted)."),
+    var("CLERK_AUTHORIZED_PARTIES", K::OriginList, None).ex("https://app.example.com,http://localhost:3000", "Comma-separated origins (scheme://host[:port], no path) accepted as the session token's azp claim; empty = not checked."),
+    var("CLERK_JWT_ISSUER", K::Url, None).ex("https://clerk.example.com", "When set, the session token's iss must equal this https URL exactly (no trailing slash)."),
     var("STRIPE_SECRET_KEY", K::Key, None).secret().req(Strict).service().ex("sk_test_0123456789abcdef", "Stripe secret key: sk_live_… in production, sk_test_… elsewhere."),
     var("STRIPE_WEBHOOK_SECRET", K::Key, None).secret().req(Strict).service().ex("whsec_0123456789abcdef", "Stripe webhook signing secret (whsec_…)."),
     var("AZURE_KEY_VAULT_URL", K::Url, None).service().ex("https://unioneyes-kv.vault.azure.net/", "Azure Key Vault URL (https://NAME.vault.azure.net)."),
@@ -193,6 +201,9 @@ pub const VARS: &[VarSpec] = &[
     var("UNION_BN", K::Text, None).req(Strict).service().ex("123456789RR0001", "Canadian business number: 9 digits, optionally + program account (2 letters, 4 digits)."),
     var("ADMIN_API_TOKEN", K::Key, None).secret().req(Strict).service().ex("<output of: openssl rand -hex 32>", "Bearer token of the admin API (at least 32 characters)."),
     var("TRUSTED_PROXIES", K::IpList, None).ex("10.0.0.0/8,192.168.1.10", "Comma-separated proxy IPs/CIDRs whose X-Forwarded-For is trusted."),
+    var("SIN_ENCRYPTION_KEY", K::Key, None).secret().req(Strict).service().ex("<output of: openssl rand -base64 32>", "Key encrypting members' SINs at rest (AES-256-GCM): base64 of exactly 32 bytes; optional in development/test (SIN features off)."),
+    var("SIN_ENCRYPTION_OLD_KEYS", K::KeyList, None).secret().ex("<previous SIN_ENCRYPTION_KEY>", "Comma-separated old SIN keys, decrypt-only during a key rotation; empty by default."),
+    var("DEV_KEYS_DIR", K::Path, Some(".dev/keys")).ex(".dev/keys", "Directory of development-only generated keys (the local JWT key pair)."),
     var("RUST_LOG", K::LogFilter, Some("info")).ex("info,unioneyes=debug", "Log filter (env_logger syntax); not validated."),
 ];
 
@@ -275,7 +286,7 @@ mod tests {
             .filter(|v| v.required != Required::Never)
             .map(|v| v.name)
             .collect();
-        assert_eq!(strict.len(), 11);
+        assert_eq!(strict.len(), 12);
         assert_eq!(
             spec("DATABASE_URL").map(|v| v.required),
             Some(Required::Always)

@@ -1,9 +1,13 @@
 //! PostgreSQL access: the deadpool pool, error classification, startup checks, migrations
 //! and the health probe.
 
+pub mod audit;
+pub mod claims;
+pub mod members;
 mod migrate;
 pub mod organizations;
 mod probe;
+pub mod sin_rotation;
 mod startup;
 
 use std::str::FromStr;

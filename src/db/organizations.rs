@@ -64,3 +64,29 @@ pub async fn get(client: &Client, id: Uuid) -> Result<Option<Organization>, AppE
     let row = client.query_opt(&sql, &[&id]).await?;
     Ok(row.as_ref().map(from_row))
 }
+
+/// A slug for an organization first seen in a token: readable part + hash, unique in practice.
+pub fn slug_for_external(external_id: &str) -> String {
+    use sha2::Digest;
+    let readable: String = external_id
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(40)
+        .collect();
+    let hash = hex::encode(sha2::Sha256::digest(external_id.as_bytes()));
+    format!("org-{readable}-{}", &hash[..10])
+}
+
+/// The organization with this Clerk id, created (named after the id) when new.
+pub async fn ensure_external(client: &Client, external_id: &str) -> Result<Uuid, AppError> {
+    let row = client
+        .query_one(
+            "INSERT INTO organizations (external_id, name, slug) VALUES ($1, $1, $2) \
+             ON CONFLICT (external_id) DO UPDATE SET external_id = EXCLUDED.external_id \
+             RETURNING id",
+            &[&external_id, &slug_for_external(external_id)],
+        )
+        .await?;
+    Ok(row.get(0))
+}

@@ -8,7 +8,13 @@ use crate::config::DatabaseSettings;
 use crate::retry::{retry, Backoff};
 
 /// Tables the service cannot run without. One list, used at startup and by the health probe.
-pub const CRITICAL_TABLES: &[&str] = &["organizations"];
+pub const CRITICAL_TABLES: &[&str] = &[
+    "organizations",
+    "members",
+    "claims",
+    "audit_log",
+    "stripe_events",
+];
 
 #[derive(Debug, Display)]
 pub enum StartupError {

@@ -1,10 +1,18 @@
 //! HTTP: routes, extractor configuration (so actix's own errors are problem+json too) and
 //! middleware.
 
+mod claims;
+mod exports;
 mod extract;
 mod health;
+pub mod input;
+mod members;
+pub use members::sin_aad;
 pub mod middleware;
 mod organizations;
+pub use organizations::{validate_new_organization, CreateOrganization};
+pub mod pagination;
+mod webhooks;
 
 use actix_web::{web, HttpResponse};
 
@@ -15,7 +23,16 @@ pub use extract::extractor_configs;
 /// Every route of the service. Health routes live outside /api's middleware concerns.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     health::routes(cfg);
-    cfg.service(web::scope("/api").configure(organizations::routes));
+    // Signature-verified, never reads the session: outside the identified scope.
+    cfg.service(web::scope("/api/webhooks").configure(webhooks::routes));
+    cfg.service(
+        web::scope("/api")
+            .wrap(actix_web::middleware::from_fn(crate::auth::identify))
+            .configure(organizations::routes)
+            .configure(members::routes)
+            .configure(claims::routes)
+            .configure(exports::routes),
+    );
 }
 
 /// The default service of a resource: 405 with an Allow header listing what it serves.

@@ -3,9 +3,15 @@
 
 #![allow(clippy::unwrap_used)] // tests panic on purpose when something is off
 
+mod claims;
 mod config;
 mod database;
 mod errors;
+mod exports;
 mod health;
+mod identity;
 mod lifecycle;
+mod members;
 mod support;
+mod tenancy;
+mod webhooks;

@@ -49,8 +49,12 @@ pub async fn request_context(
         .map(|s| s.settings.server.request_timeout)
         .unwrap_or(std::time::Duration::from_secs(30));
 
-    let outcome =
-        tokio::time::timeout(timeout, AssertUnwindSafe(next.call(req)).catch_unwind()).await;
+    let outcome = tokio::time::timeout(
+        timeout,
+        // Inside the future, so a panic while routing is caught too.
+        AssertUnwindSafe(async move { next.call(req).await }).catch_unwind(),
+    )
+    .await;
     let (res, route) = match outcome {
         Ok(Ok(Ok(res))) => {
             let route = route_of(res.request());
@@ -186,4 +190,18 @@ fn finalize(instance: &str, request_id: &str, res: HttpResponse<BoxBody>) -> Htt
     out.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     out
+}
+
+impl actix_web::FromRequest for RequestId {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let id = req
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| RequestId(uuid::Uuid::new_v4().to_string()));
+        std::future::ready(Ok(id))
+    }
 }

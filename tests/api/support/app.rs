@@ -51,6 +51,32 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// A request with a session token in the Authorization header.
+    pub fn as_user(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    /// Create a member through the API as `token`; returns the JSON.
+    pub async fn create_member(&self, token: &str, body: serde_json::Value) -> serde_json::Value {
+        let res = self
+            .as_user(reqwest::Method::POST, "/api/members", token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        assert_eq!(status, 201, "{text}");
+        serde_json::from_str(&text).expect("json")
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
@@ -144,6 +170,14 @@ pub async fn create_database(name: &str) {
         .expect("create test database");
 }
 
+pub const STRIPE_SECRET: &str = "whsec_test_0123456789abcdef";
+
+/// One SIN key for the whole test process.
+pub fn test_sin_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(unioneyes::crypto::sin::generate_key_b64)
+}
+
 /// The environment every test app starts from.
 pub fn base_env(db_name: &str, prefix: &str, admin_token: &str) -> HashMap<String, String> {
     [
@@ -162,6 +196,9 @@ pub fn base_env(db_name: &str, prefix: &str, admin_token: &str) -> HashMap<Strin
         ("HEALTH_TIMEOUT_MS", "150".into()),
         ("SHUTDOWN_DRAIN_SECS", "0".into()),
         ("SHUTDOWN_GRACE_SECS", "1".into()),
+        ("CLERK_JWT_KEY", super::tokens::keys().public_pem.clone()),
+        ("SIN_ENCRYPTION_KEY", test_sin_key().to_string()),
+        ("STRIPE_WEBHOOK_SECRET", STRIPE_SECRET.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -226,6 +263,9 @@ pub async fn try_spawn_app(
         address: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
+            // Below the server's 5 s keep-alive, so a pooled connection is never reused just
+            // as the server closes it.
+            .pool_idle_timeout(Duration::from_secs(2))
             .build()
             .expect("client"),
         admin_token,

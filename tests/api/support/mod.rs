@@ -3,5 +3,6 @@
 pub mod app;
 pub mod pg;
 pub mod redis;
+pub mod tokens;
 
 pub use app::{closed_port, spawn_app, spawn_app_with, try_spawn_app, TestApp};

@@ -1,6 +1,9 @@
-//! The command line: `serve` (default), `check-config`, `migrate`, `healthcheck`.
+//! The command line: `serve` (default), `check-config`, `migrate`, `healthcheck`, and the
+//! operator tools in `tools` (`dev-token`, `org create`, `rotate-sin-key`).
 //!
 //! Exit codes: 0 ok, 1 runtime/startup failure, 2 configuration errors.
+
+mod tools;
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -39,6 +42,41 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         timeout_ms: u64,
     },
+    /// Development only: print a session token the local service accepts.
+    DevToken {
+        #[arg(long)]
+        user: String,
+        /// The Clerk-style organization id (created in the database on first use).
+        #[arg(long)]
+        org: String,
+        /// admin or member
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// Lifetime: 90s, 30m, 1h, 2d (at most 30 days).
+        #[arg(long, default_value = "1h", value_parser = tools::parse_ttl)]
+        ttl: Duration,
+    },
+    /// Manage organizations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+    /// Re-encrypt every stored SIN under SIN_ENCRYPTION_KEY (old keys in SIN_ENCRYPTION_OLD_KEYS).
+    RotateSinKey,
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Create an organization (tenant).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        slug: String,
+        /// Clerk's organization id.
+        #[arg(long)]
+        external_id: Option<String>,
+    },
 }
 
 pub fn run() -> ExitCode {
@@ -48,6 +86,51 @@ pub fn run() -> ExitCode {
         Command::CheckConfig { json } => check_config(json),
         Command::Migrate => migrate(),
         Command::Healthcheck { url, timeout_ms } => healthcheck(url, timeout_ms),
+        Command::DevToken {
+            user,
+            org,
+            role,
+            ttl,
+        } => {
+            let app_env = config::load_from_process().app_env;
+            tools::dev_token(
+                &tools::DevTokenEnv::from_process(app_env),
+                &user,
+                &org,
+                &role,
+                ttl,
+            )
+        }
+        Command::Org {
+            command:
+                OrgCommand::Create {
+                    name,
+                    slug,
+                    external_id,
+                },
+        } => with_settings(|settings| {
+            let input = crate::http::CreateOrganization {
+                name,
+                slug,
+                external_id,
+            };
+            match crate::http::validate_new_organization(input) {
+                Ok(new) => tools::org_create(settings, new),
+                Err(e) => {
+                    eprintln!("{}", e.problem().to_body());
+                    ExitCode::from(2)
+                }
+            }
+        }),
+        Command::RotateSinKey => with_settings(tools::rotate_sin_key),
+    }
+}
+
+fn with_settings(f: impl FnOnce(Settings) -> ExitCode) -> ExitCode {
+    init_logging();
+    match load_settings() {
+        Ok(settings) => f(settings),
+        Err(code) => code,
     }
 }
 

@@ -1,0 +1,181 @@
+//! /api/claims: grievances, tenant-scoped. Input rules in `read_new_claim` / `read_claim_patch`,
+//! SQL in `crate::db::claims`.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::input::Input;
+use super::method_not_allowed;
+use super::middleware::RequestId;
+use super::pagination::{check_limit, decode_cursor, page};
+use crate::auth::Caller;
+use crate::db::audit::{self, AuditEntry};
+use crate::db::claims::{self, ClaimPatch, NewClaim};
+use crate::error::{AppError, FieldProblem};
+use crate::state::AppState;
+
+pub const STATUSES: &[&str] = &["open", "in_review", "resolved", "rejected"];
+pub const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/claims")
+            .route(web::get().to(list))
+            .route(web::post().to(create))
+            .default_service(method_not_allowed("GET, POST")),
+    )
+    .service(
+        web::resource("/claims/{id}")
+            .route(web::get().to(fetch))
+            .route(web::patch().to(patch))
+            .default_service(method_not_allowed("GET, PATCH")),
+    );
+}
+
+pub fn read_new_claim(body: serde_json::Value) -> Result<NewClaim, AppError> {
+    let mut input = Input::new(
+        body,
+        &["memberId", "title", "description", "status", "priority"],
+    )?;
+    let member_id = input.uuid("memberId", true);
+    let title = input.string("title", true, 1, 200);
+    let description = input.string("description", false, 0, 10_000);
+    let status = input.one_of("status", false, STATUSES);
+    let priority = input.one_of("priority", false, PRIORITIES);
+    input.finish()?;
+    let (Some(member_id), Some(title)) = (member_id, title) else {
+        return Err(AppError::internal(
+            "validated claim without required fields",
+        ));
+    };
+    Ok(NewClaim {
+        id: Uuid::new_v4(),
+        member_id,
+        title,
+        description: description.unwrap_or_default(),
+        status: status.unwrap_or_else(|| "open".into()),
+        priority: priority.unwrap_or_else(|| "normal".into()),
+    })
+}
+
+pub fn read_claim_patch(body: serde_json::Value) -> Result<ClaimPatch, AppError> {
+    let mut input = Input::new(body, &["title", "description", "status", "priority"])?;
+    let patch = ClaimPatch {
+        title: input.string("title", false, 1, 200),
+        description: input.string("description", false, 0, 10_000),
+        status: input.one_of("status", false, STATUSES),
+        priority: input.one_of("priority", false, PRIORITIES),
+    };
+    input.finish()?;
+    Ok(patch)
+}
+
+fn entry<'a>(caller: &'a Caller, rid: &'a RequestId, action: &'a str, id: Uuid) -> AuditEntry<'a> {
+    AuditEntry {
+        org_id: Some(caller.org_id),
+        actor: &caller.actor,
+        action,
+        target_type: "claim",
+        target_id: id.to_string(),
+        request_id: Some(&rid.0),
+    }
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("No such claim.".into())
+}
+
+async fn create(
+    caller: Caller,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_org_admin()?;
+    let new = read_new_claim(body.into_inner())?;
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let claim = claims::insert(&*tx, caller.org_id, &new)
+        .await?
+        .ok_or_else(|| {
+            AppError::validation(vec![FieldProblem::new(
+                "memberId",
+                "not_found",
+                "no such member in this organization",
+            )])
+        })?;
+    audit::record(&*tx, &entry(&caller, &request_id, "claim.create", claim.id)).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(claim))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+    status: Option<String>,
+}
+
+async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.into_inner();
+    let limit = check_limit(q.limit)?;
+    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    if let Some(s) = &q.status {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(AppError::validation(vec![FieldProblem::new(
+                "status",
+                "enum",
+                format!("must be one of: {}", STATUSES.join(", ")),
+            )]));
+        }
+    }
+    let client = state.db.get().await?;
+    let rows = claims::list(
+        &**client,
+        caller.org_id,
+        q.status.as_deref(),
+        after,
+        limit + 1,
+    )
+    .await?;
+    let (items, next) = page(rows, limit, |c| (c.created_at, c.id));
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "nextCursor": next })))
+}
+
+async fn fetch(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let client = state.db.get().await?;
+    let claim = claims::get(&**client, caller.org_id, id.into_inner())
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok().json(claim))
+}
+
+async fn patch(
+    caller: Caller,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_org_admin()?;
+    let id = id.into_inner();
+    let patch = read_claim_patch(body.into_inner())?;
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let claim = claims::update(&*tx, caller.org_id, id, &patch)
+        .await?
+        .ok_or_else(not_found)?;
+    audit::record(&*tx, &entry(&caller, &request_id, "claim.update", id)).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(claim))
+}

@@ -1,0 +1,289 @@
+//! /api/members: tenant-scoped member records with encrypted SINs. Handlers stay thin:
+//! input rules in `read_new_member` / `read_member_patch`, SQL in `crate::db::members`.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::input::Input;
+use super::method_not_allowed;
+use super::middleware::RequestId;
+use super::pagination::{check_limit, decode_cursor, page};
+use crate::auth::Caller;
+use crate::crypto::sin::{Sin, SinKeyRing};
+use crate::db::audit::{self, AuditEntry};
+use crate::db::members::{self, MemberPatch, NewMember, StoredSin};
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub const STATUSES: &[&str] = &["active", "suspended", "retired"];
+const FIELDS: &[&str] = &[
+    "firstName",
+    "lastName",
+    "email",
+    "memberNumber",
+    "status",
+    "sin",
+];
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/members")
+            .route(web::get().to(list))
+            .route(web::post().to(create))
+            .default_service(method_not_allowed("GET, POST")),
+    )
+    .service(
+        web::resource("/members/{id}")
+            .route(web::get().to(fetch))
+            .route(web::patch().to(patch))
+            .route(web::delete().to(remove))
+            .default_service(method_not_allowed("GET, PATCH, DELETE")),
+    )
+    .service(
+        web::resource("/members/{id}/sin/reveal")
+            .route(web::post().to(reveal_sin))
+            .default_service(method_not_allowed("POST")),
+    );
+}
+
+fn keys(state: &AppState) -> Result<&SinKeyRing, AppError> {
+    state.sin_keys.as_deref().ok_or(AppError::Unavailable {
+        code: "sin_encryption_not_configured",
+        retry_after_secs: 60,
+    })
+}
+
+/// Additional data binding a SIN ciphertext to its organization and member.
+pub fn sin_aad(org: Uuid, member: Uuid) -> Vec<u8> {
+    [org.as_bytes().as_slice(), member.as_bytes().as_slice()].concat()
+}
+
+fn read_sin(input: &mut Input) -> Option<Option<Sin>> {
+    match input.raw("sin")? {
+        serde_json::Value::Null => Some(None),
+        serde_json::Value::String(s) => match Sin::parse(s) {
+            Ok(sin) => Some(Some(sin)),
+            Err(e) => {
+                input.problem("sin", "format", e.to_string());
+                None
+            }
+        },
+        _ => {
+            input.problem("sin", "type", "must be a string of 9 digits");
+            None
+        }
+    }
+}
+
+fn seal(keys: &SinKeyRing, org: Uuid, member: Uuid, sin: &Sin) -> StoredSin {
+    StoredSin {
+        encrypted: keys.encrypt(sin, &sin_aad(org, member)),
+        last3: sin.last3().to_string(),
+    }
+}
+
+pub fn read_new_member(body: serde_json::Value) -> Result<(NewMember, Option<Sin>), AppError> {
+    let mut input = Input::new(body, FIELDS)?;
+    let first_name = input.string("firstName", true, 1, 100);
+    let last_name = input.string("lastName", true, 1, 100);
+    let email = input.email("email", true);
+    let member_number = input.string("memberNumber", false, 1, 50);
+    let status = input.one_of("status", false, STATUSES);
+    let sin = read_sin(&mut input).flatten();
+    input.finish()?;
+    let (Some(first_name), Some(last_name), Some(email)) = (first_name, last_name, email) else {
+        return Err(AppError::internal(
+            "validated member without required fields",
+        ));
+    };
+    let member = NewMember {
+        id: Uuid::new_v4(),
+        first_name,
+        last_name,
+        email,
+        member_number,
+        status: status.unwrap_or_else(|| "active".into()),
+        sin: None,
+    };
+    Ok((member, sin))
+}
+
+pub fn read_member_patch(
+    body: serde_json::Value,
+) -> Result<(MemberPatch, Option<Option<Sin>>), AppError> {
+    let mut input = Input::new(body, FIELDS)?;
+    let patch = MemberPatch {
+        first_name: input.string("firstName", false, 1, 100),
+        last_name: input.string("lastName", false, 1, 100),
+        email: input.email("email", false),
+        member_number: input.nullable_string("memberNumber", 1, 50),
+        status: input.one_of("status", false, STATUSES),
+        sin: None,
+    };
+    let sin = read_sin(&mut input);
+    for f in ["firstName", "lastName", "email", "status"] {
+        if matches!(input.raw(f), Some(serde_json::Value::Null)) {
+            input.problem(f, "type", "cannot be null");
+        }
+    }
+    input.finish()?;
+    Ok((patch, sin))
+}
+
+async fn create(
+    caller: Caller,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_org_admin()?;
+    let (mut new, sin) = read_new_member(body.into_inner())?;
+    if let Some(sin) = &sin {
+        new.sin = Some(seal(keys(&state)?, caller.org_id, new.id, sin));
+    }
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let member = members::insert(&*tx, caller.org_id, &new).await?;
+    audit::record(
+        &*tx,
+        &entry(&caller, &request_id, "member.create", member.id),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(member))
+}
+
+fn entry<'a>(caller: &'a Caller, rid: &'a RequestId, action: &'a str, id: Uuid) -> AuditEntry<'a> {
+    AuditEntry {
+        org_id: Some(caller.org_id),
+        actor: &caller.actor,
+        action,
+        target_type: "member",
+        target_id: id.to_string(),
+        request_id: Some(&rid.0),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+    status: Option<String>,
+}
+
+async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.into_inner();
+    let limit = check_limit(q.limit)?;
+    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    if let Some(s) = &q.status {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(AppError::validation(vec![crate::error::FieldProblem::new(
+                "status",
+                "enum",
+                format!("must be one of: {}", STATUSES.join(", ")),
+            )]));
+        }
+    }
+    let client = state.db.get().await?;
+    let rows = members::list(
+        &**client,
+        caller.org_id,
+        q.status.as_deref(),
+        after,
+        limit + 1,
+    )
+    .await?;
+    let (items, next) = page(rows, limit, |m| (m.created_at, m.id));
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "nextCursor": next })))
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("No such member.".into())
+}
+
+async fn fetch(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let client = state.db.get().await?;
+    let member = members::get(&**client, caller.org_id, id.into_inner())
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok().json(member))
+}
+
+async fn patch(
+    caller: Caller,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_org_admin()?;
+    let id = id.into_inner();
+    let (mut patch, sin) = read_member_patch(body.into_inner())?;
+    patch.sin = match sin {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(sin)) => Some(Some(seal(keys(&state)?, caller.org_id, id, &sin))),
+    };
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let member = members::update(&*tx, caller.org_id, id, &patch)
+        .await?
+        .ok_or_else(not_found)?;
+    audit::record(&*tx, &entry(&caller, &request_id, "member.update", id)).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(member))
+}
+
+async fn remove(
+    caller: Caller,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_org_admin()?;
+    let id = id.into_inner();
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    if !members::delete(&*tx, caller.org_id, id).await? {
+        return Err(not_found());
+    }
+    audit::record(&*tx, &entry(&caller, &request_id, "member.delete", id)).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The full SIN, for an org admin of the member's organization; every reveal is audited.
+async fn reveal_sin(
+    caller: Caller,
+    request_id: RequestId,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    caller.require_org_admin()?;
+    let id = id.into_inner();
+    let keys = keys(&state)?;
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let stored = members::sin_of(&*tx, caller.org_id, id)
+        .await?
+        .ok_or_else(not_found)?
+        .ok_or_else(|| AppError::NotFound("No SIN is on file for this member.".into()))?;
+    let sin = keys
+        .decrypt(&stored, &sin_aad(caller.org_id, id))
+        .map_err(|e| AppError::internal(format!("SIN decryption failed: {e}")))?;
+    audit::record(&*tx, &entry(&caller, &request_id, "member.sin_reveal", id)).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({ "id": id, "sin": sin.digits() })))
+}
