@@ -15,6 +15,8 @@
 #   HOST, PORT        [127.0.0.1, 8080]
 #   RUST_LOG          [info]
 #   ADMIN_API_TOKEN   [generated once, kept in .dev/admin-token (git-ignored)]
+#   SIN_ENCRYPTION_KEY, STRIPE_WEBHOOK_SECRET  [generated once, kept in .dev/]
+#   DEV_KEYS_DIR      [.dev/keys: the local JWT key pair behind `unioneyes dev-token`]
 #   UNIONEYES_FORCE_THROWAWAY=1  always start throwaway PostgreSQL and Redis
 # APP_ENV is always `development`.
 set -euo pipefail
@@ -48,6 +50,18 @@ if [[ -z ${ADMIN_API_TOKEN:-} ]]; then
 fi
 export ADMIN_API_TOKEN
 
+# Development secrets for the SIN encryption and the Stripe webhook, kept like the token.
+dev_secret() { # name, generator command
+  local file=.dev/$1
+  if [[ ! -s $file ]]; then
+    (umask 077 && mkdir -p .dev && eval "$2" >"$file")
+  fi
+  cat "$file"
+}
+export SIN_ENCRYPTION_KEY=${SIN_ENCRYPTION_KEY:-$(dev_secret sin-key 'head -c 32 /dev/urandom | base64')}
+export STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-$(dev_secret stripe-webhook-secret 'printf "whsec_dev_%s" "$(head -c 24 /dev/urandom | base64 | tr "+/=" "-_x")"')}
+export DEV_KEYS_DIR=${DEV_KEYS_DIR:-$root/.dev/keys}
+
 echo "==> cargo build --release --bin unioneyes"
 cargo build --release --bin unioneyes
 bin=${CARGO_TARGET_DIR:-$root/target}/release/unioneyes
@@ -61,6 +75,8 @@ cat <<EOF
     URL:          http://$HOST:$PORT
     Health:       http://$HOST:$PORT/api/health
     Admin token:  $ADMIN_API_TOKEN  ($token_origin)
+    Dev token:    APP_ENV=development $bin dev-token --user user_1 --org org_demo --role admin
+    Stripe:       webhook secret in .dev/stripe-webhook-secret (see docs/api.md)
     Stop with Ctrl-C.
 
 EOF

@@ -55,6 +55,12 @@ pub fn service_checks(settings: &Settings) -> Vec<CheckResult> {
         ),
         service(
             settings,
+            "sin_encryption",
+            s.sin_encryption_key.is_some(),
+            &["SIN_ENCRYPTION_KEY", "SIN_ENCRYPTION_OLD_KEYS"],
+        ),
+        service(
+            settings,
             "azure_openai",
             s.azure_openai_endpoint.is_some() && s.azure_openai_api_key.is_some(),
             &["AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY"],
