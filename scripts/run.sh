@@ -15,7 +15,8 @@
 #   HOST, PORT        [127.0.0.1, 8080]
 #   RUST_LOG          [info]
 #   ADMIN_API_TOKEN   [generated once, kept in .dev/admin-token (git-ignored)]
-#   SIN_ENCRYPTION_KEY, STRIPE_WEBHOOK_SECRET  [generated once, kept in .dev/]
+#   SIN_ENCRYPTION_KEY, STRIPE_WEBHOOK_SECRET, CSRF_SECRET  [generated once, kept in .dev/]
+#   APP_ORIGINS       [http://$HOST:$PORT]
 #   DEV_KEYS_DIR      [.dev/keys: the local JWT key pair behind `unioneyes dev-token`]
 #   UNIONEYES_FORCE_THROWAWAY=1  always start throwaway PostgreSQL and Redis
 # APP_ENV is always `development`.
@@ -61,6 +62,9 @@ dev_secret() { # name, generator command
 export SIN_ENCRYPTION_KEY=${SIN_ENCRYPTION_KEY:-$(dev_secret sin-key 'head -c 32 /dev/urandom | base64')}
 export STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-$(dev_secret stripe-webhook-secret 'printf "whsec_dev_%s" "$(head -c 24 /dev/urandom | base64 | tr "+/=" "-_x")"')}
 export DEV_KEYS_DIR=${DEV_KEYS_DIR:-$root/.dev/keys}
+# CSRF (docs/csrf.md): a kept secret, so tokens survive restarts; the service's own origin.
+export CSRF_SECRET=${CSRF_SECRET:-$(dev_secret csrf-secret 'head -c 32 /dev/urandom | base64')}
+export APP_ORIGINS=${APP_ORIGINS:-http://$HOST:$PORT}
 
 echo "==> cargo build --release --bin unioneyes"
 cargo build --release --bin unioneyes

@@ -40,6 +40,12 @@ pub enum AppError {
     Unauthorized { code: &'static str, detail: String },
     #[display("forbidden: {_0}")]
     Forbidden(String),
+    /// A CSRF check refused the request (403 with a `csrf_*` code; never the token).
+    #[display("csrf rejected ({code})")]
+    Csrf {
+        code: &'static str,
+        detail: &'static str,
+    },
     #[display("not found: {_0}")]
     NotFound(String),
     #[display("method not allowed")]
@@ -50,8 +56,11 @@ pub enum AppError {
     PayloadTooLarge { limit: usize },
     #[display("unsupported media type")]
     UnsupportedMediaType(String),
-    #[display("rate limited")]
-    RateLimited { retry_after_secs: u64 },
+    #[display("rate limited ({preset})")]
+    RateLimited {
+        preset: &'static str,
+        retry_after_secs: u64,
+    },
     /// Logged with its context, answered with a generic 500.
     #[display("internal error: {_0}")]
     Internal(String),
@@ -164,6 +173,7 @@ impl AppError {
             AppError::BadRequest { code, detail } => Problem::new(status, code, detail.clone()),
             AppError::Unauthorized { code, detail } => Problem::new(status, code, detail.clone()),
             AppError::Forbidden(d) => Problem::new(status, "forbidden", d.clone()),
+            AppError::Csrf { code, detail } => Problem::new(status, code, *detail),
             AppError::NotFound(d) => Problem::new(status, "not_found", d.clone()),
             AppError::MethodNotAllowed { allow } => Problem::new(
                 status,
@@ -179,10 +189,13 @@ impl AppError {
             AppError::UnsupportedMediaType(d) => {
                 Problem::new(status, "unsupported_media_type", d.clone())
             }
-            AppError::RateLimited { retry_after_secs } => Problem::new(
+            AppError::RateLimited {
+                preset,
+                retry_after_secs,
+            } => Problem::new(
                 status,
                 "rate_limited",
-                format!("Too many requests; retry in {retry_after_secs} s."),
+                format!("Rate limit {preset} exceeded; retry in {retry_after_secs} s."),
             ),
             AppError::Internal(_) => Problem::for_status(S::INTERNAL_SERVER_ERROR),
             AppError::ExternalApi { service } => Problem::new(
@@ -210,7 +223,7 @@ impl ResponseError for AppError {
         match self {
             AppError::Validation { .. } | AppError::BadRequest { .. } => S::BAD_REQUEST,
             AppError::Unauthorized { .. } => S::UNAUTHORIZED,
-            AppError::Forbidden(_) => S::FORBIDDEN,
+            AppError::Forbidden(_) | AppError::Csrf { .. } => S::FORBIDDEN,
             AppError::NotFound(_) => S::NOT_FOUND,
             AppError::MethodNotAllowed { .. } => S::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => S::CONFLICT,
@@ -234,7 +247,9 @@ impl ResponseError for AppError {
             AppError::MethodNotAllowed { allow } => {
                 res.insert_header((header::ALLOW, *allow));
             }
-            AppError::RateLimited { retry_after_secs }
+            AppError::RateLimited {
+                retry_after_secs, ..
+            }
             | AppError::Unavailable {
                 retry_after_secs, ..
             } => {
@@ -259,9 +274,13 @@ impl From<deadpool_postgres::PoolError> for AppError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         use deadpool_postgres::PoolError as P;
         match e {
-            P::Timeout(_) => AppError::Unavailable {
+            P::Timeout(deadpool_postgres::TimeoutType::Wait) => AppError::Unavailable {
                 code: "database_busy",
                 retry_after_secs: 1,
+            },
+            P::Timeout(_) => AppError::Unavailable {
+                code: "database_unavailable",
+                retry_after_secs: 2,
             },
             P::Backend(e) => {
                 log::warn!("database connection failed: {}", crate::db::error_class(&e));

@@ -16,6 +16,7 @@ use actix_web::{web, App, HttpServer};
 use chrono::Utc;
 use derive_more::Display;
 use tokio::sync::Notify;
+use unioneyes_actors::analytics::{AnalyticsActor, AnalyticsProbe};
 use unioneyes_actors::health::{self, HealthReport, HealthSupervisor, Probe, SupervisorConfig};
 
 use secrecy::ExposeSecret;
@@ -24,8 +25,10 @@ use crate::auth::{dev_keys, JwtVerifier, TenantCache};
 use crate::cache::{Cache, RedisProbe};
 use crate::config::{AppEnv, Settings};
 use crate::crypto::sin::SinKeyRing;
+use crate::csrf::Csrf;
 use crate::db::{self, DatabaseProbe};
 use crate::http::{self, middleware::request_context};
+use crate::ratelimit::Limiter;
 use crate::state::{AppState, Lifecycle};
 
 #[derive(Debug, Display)]
@@ -62,6 +65,8 @@ pub struct Application {
     handle: ServerHandle,
     state: AppState,
     supervisor: Addr<HealthSupervisor>,
+    /// None when analytics is off (ANALYTICS_ENABLED=false or no Redis).
+    analytics: Option<Addr<AnalyticsActor>>,
     /// The thread the background actors run on.
     actor_arbiter: Arbiter,
     stopper: Stopper,
@@ -76,15 +81,28 @@ impl Application {
         let settings = Arc::new(settings);
         let pool = db::build_pool(&settings.database).map_err(StartupError::Setup)?;
         let cache = Cache::new(&settings.redis).map_err(StartupError::Setup)?;
+        let health = HealthReport::new_cell(Utc::now());
+        let limiter = Limiter::new(
+            cache.clone(),
+            &settings.rate_limits.presets,
+            settings.rate_limits.redis_timeout,
+            Arc::clone(&health),
+        );
+        let (analytics, analytics_inbox) = crate::analytics::build(&settings, &cache).unzip();
         let state = AppState {
             settings: Arc::clone(&settings),
             db: pool.clone(),
             cache: cache.clone(),
-            health: HealthReport::new_cell(Utc::now()),
+            health,
+            limiter: Arc::new(limiter),
             lifecycle: Arc::new(Lifecycle::default()),
             jwt: build_verifier(&settings)?.map(Arc::new),
             tenants: Arc::new(TenantCache::default()),
             sin_keys: build_sin_keys(&settings)?.map(Arc::new),
+            analytics,
+            csrf: Arc::new(
+                Csrf::from_settings(&settings.csrf, cache.clone()).map_err(StartupError::Setup)?,
+            ),
         };
 
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
@@ -107,6 +125,16 @@ impl Application {
             return Err(e);
         }
         let (supervisor, actor_arbiter) = start_supervisor(&state)?;
+        // On the same thread as the health supervisor.
+        let analytics = match (&state.analytics, analytics_inbox) {
+            (Some(a), Some(inbox)) => Some(crate::analytics::start(
+                &settings,
+                a,
+                inbox,
+                &actor_arbiter.handle(),
+            )),
+            _ => None,
+        };
         wait_for_first_report(&state).await;
         state.lifecycle.mark_ready();
         log::info!("ready ({})", settings.app_env.as_str());
@@ -116,6 +144,7 @@ impl Application {
             handle,
             state,
             supervisor,
+            analytics,
             actor_arbiter,
             stopper: Stopper::default(),
         })
@@ -133,6 +162,10 @@ impl Application {
         self.supervisor.clone()
     }
 
+    pub fn analytics_actor(&self) -> Option<Addr<AnalyticsActor>> {
+        self.analytics.clone()
+    }
+
     pub fn stopper(&self) -> Stopper {
         self.stopper.clone()
     }
@@ -144,6 +177,7 @@ impl Application {
             handle,
             state,
             supervisor,
+            analytics,
             actor_arbiter,
             stopper,
             ..
@@ -164,6 +198,10 @@ impl Application {
         }
         handle.stop(true).await;
         log::info!("http server stopped");
+        // Final analytics flush: after the last request, before the pools close.
+        if let Some(addr) = &analytics {
+            crate::analytics::stop(addr, state.settings.analytics.shutdown_flush).await;
+        }
         let _ = supervisor.send(health::Stop).await;
         actor_arbiter.stop();
         state.db.close();
@@ -188,6 +226,8 @@ fn serve(
             .app_data(path.clone())
             .app_data(query.clone())
             .app_data(payload.clone())
+            // Just inside request_context: unmatched routes are recorded too.
+            .wrap(from_fn(http::middleware::analytics))
             .wrap(from_fn(request_context))
             .configure(http::routes)
             .configure(move |cfg| extra(cfg))
@@ -255,7 +295,7 @@ async fn prepare_database(state: &AppState) -> Result<(), StartupError> {
 fn start_supervisor(state: &AppState) -> Result<(Addr<HealthSupervisor>, Arbiter), StartupError> {
     let settings = &state.settings;
     let pg = db::pg_config(&settings.database).map_err(StartupError::Setup)?;
-    let probes: Vec<Arc<dyn Probe>> = vec![
+    let mut probes: Vec<Arc<dyn Probe>> = vec![
         Arc::new(DatabaseProbe::new(
             pg,
             state.db.clone(),
@@ -263,6 +303,9 @@ fn start_supervisor(state: &AppState) -> Result<(Addr<HealthSupervisor>, Arbiter
         )),
         Arc::new(RedisProbe::new(state.cache.clone())),
     ];
+    if let Some(a) = &state.analytics {
+        probes.push(Arc::new(AnalyticsProbe::new(a.recorder.clone())));
+    }
     let config = SupervisorConfig {
         interval: settings.health.interval,
         timeout: settings.health.timeout,

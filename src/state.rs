@@ -11,6 +11,8 @@ use crate::auth::{JwtVerifier, TenantCache};
 use crate::cache::Cache;
 use crate::config::Settings;
 use crate::crypto::sin::SinKeyRing;
+use crate::csrf::Csrf;
+use crate::ratelimit::Limiter;
 
 /// Where the instance is in its life; read by /readyz and /api/health.
 #[derive(Debug)]
@@ -61,4 +63,9 @@ pub struct AppState {
     pub tenants: Arc<TenantCache>,
     /// None when SIN_ENCRYPTION_KEY is not configured (development/test): SIN features off.
     pub sin_keys: Option<Arc<SinKeyRing>>,
+    pub limiter: Arc<Limiter>,
+    /// CSRF protection: secrets, allowed origins, the Redis token store, rejection counters.
+    pub csrf: Arc<Csrf>,
+    /// Request analytics; None when ANALYTICS_ENABLED=false or Redis is not configured.
+    pub analytics: Option<crate::analytics::Analytics>,
 }

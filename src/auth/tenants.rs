@@ -17,6 +17,15 @@ pub struct TenantCache {
 }
 
 impl TenantCache {
+    /// Our organization id for a Clerk organization id, if already known (no database access;
+    /// analytics names the tenant with it).
+    pub fn peek(&self, external_id: &str) -> Option<Uuid> {
+        self.map
+            .lock()
+            .ok()
+            .and_then(|m| m.get(external_id).copied())
+    }
+
     pub async fn resolve(&self, pool: &Pool, external_id: &str) -> Result<Uuid, AppError> {
         if external_id.len() > 100 || external_id.chars().any(|c| c.is_control()) {
             return Err(AppError::Forbidden(

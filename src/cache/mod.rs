@@ -3,19 +3,21 @@
 
 mod probe;
 
-use bb8_redis::RedisConnectionManager;
 use secrecy::ExposeSecret;
+use unioneyes_actors::redis::{RedisManager, SharedConnection};
 
 use crate::config::RedisSettings;
 
 pub use probe::RedisProbe;
 
-pub type RedisPool = bb8::Pool<RedisConnectionManager>;
+pub use unioneyes_actors::redis::RedisPool;
 
 /// Redis as the rest of the service sees it: maybe not configured (development only).
 #[derive(Clone)]
 pub struct Cache {
     pool: Option<RedisPool>,
+    /// One multiplexed connection for hot paths that must not queue for the pool.
+    shared: Option<std::sync::Arc<SharedConnection>>,
     prefix: String,
     pool_max: u32,
 }
@@ -27,22 +29,37 @@ impl Cache {
         let pool = match &settings.url {
             None => None,
             Some(url) => {
-                let manager = RedisConnectionManager::new(url.expose_secret())
+                let manager = RedisManager::new(url.expose_secret())
                     .map_err(|_| "REDIS_URL could not be parsed as a Redis URL".to_string())?;
                 Some(
                     bb8::Pool::builder()
                         .max_size(settings.pool_max)
                         .connection_timeout(settings.connect_timeout)
                         .test_on_check_out(false)
+                        // Report a refused connection at once instead of retrying until the
+                        // timeout hides the cause.
+                        .retry_connection(false)
                         .build_unchecked(manager),
                 )
             }
         };
+        let shared = match &settings.url {
+            None => None,
+            Some(url) => Some(std::sync::Arc::new(
+                SharedConnection::new(url.expose_secret(), settings.connect_timeout)
+                    .map_err(|_| "REDIS_URL could not be parsed as a Redis URL".to_string())?,
+            )),
+        };
         Ok(Self {
             pool,
+            shared,
             prefix: settings.key_prefix.clone(),
             pool_max: settings.pool_max,
         })
+    }
+
+    pub fn shared(&self) -> Option<&SharedConnection> {
+        self.shared.as_deref()
     }
 
     pub fn pool(&self) -> Option<&RedisPool> {

@@ -106,10 +106,23 @@ pub fn parse_ttl(s: &str) -> Result<Duration, String> {
 pub fn org_create(settings: Settings, new: NewOrganization) -> ExitCode {
     let result = actix_rt::System::new().block_on(async move {
         let pool = crate::db::build_pool(&settings.database)?;
-        let client = pool.get().await.map_err(|e| format!("database: {e}"))?;
-        let org = crate::db::organizations::insert(&client, &new)
+        let mut client = pool.get().await.map_err(|e| format!("database: {e}"))?;
+        let tx = client.transaction().await.map_err(|e| e.to_string())?;
+        let org = crate::db::organizations::insert(&*tx, &new)
             .await
             .map_err(|e| e.to_string())?;
+        let entry = crate::db::audit::AuditEntry {
+            org_id: Some(org.id),
+            actor: "cli",
+            action: "organization.create",
+            target_type: "organization",
+            target_id: org.id.to_string(),
+            request_id: None,
+        };
+        crate::db::audit::record(&*tx, &entry)
+            .await
+            .map_err(|e| e.to_string())?;
+        tx.commit().await.map_err(|e| e.to_string())?;
         Ok::<_, String>(org)
     });
     match result {

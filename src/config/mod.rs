@@ -92,6 +92,8 @@ mod tests {
             ),
             ("UNION_NAME", "Example Local 1"),
             ("UNION_BN", "012345678RR0001"),
+            ("CSRF_SECRET", "HUNTER2CSRF-0123456789abcdef0123456789"),
+            ("APP_ORIGINS", "https://app.unioneyes.ca"),
             ("PATH", "/usr/bin"),
         ]
         .iter()
@@ -135,6 +137,14 @@ mod tests {
             s.services.clerk_authorized_parties.is_empty() && s.services.clerk_jwt_issuer.is_none()
         );
         assert_eq!(s.dev_keys_dir, PathBuf::from(".dev/keys"));
+        assert!(s
+            .csrf
+            .secret
+            .as_ref()
+            .is_some_and(|k| k.expose_secret().starts_with("HUNTER2CSRF")));
+        assert_eq!(s.csrf.app_origins, ["https://app.unioneyes.ca"]);
+        assert_eq!(s.csrf.token_ttl, Duration::from_secs(3600));
+        assert!(s.csrf.old_secrets.is_empty());
         assert!(report.into_settings().is_ok());
     }
 
@@ -148,6 +158,8 @@ mod tests {
             "ADMIN_API_TOKEN",
             "SIN_ENCRYPTION_KEY",
             "SIN_ENCRYPTION_OLD_KEYS",
+            "CSRF_SECRET",
+            "CSRF_OLD_SECRETS",
         ] {
             env.insert(name.into(), "HUNTER2BAD".into());
         }
@@ -241,8 +253,9 @@ mod tests {
     fn minimal_development_config() {
         let r = load_env(&dev(&[]));
         assert!(r.errors.is_empty(), "{:?}", r.errors);
-        assert_eq!(names(&r.warnings), ["REDIS_URL"]);
+        assert_eq!(names(&r.warnings), ["REDIS_URL", "CSRF_SECRET"]);
         assert!(r.warnings[0].message.contains("Redis features are off"));
+        assert!(r.warnings[1].message.contains("do not survive a restart"));
         let s = r.settings().expect("settings");
         assert!(s.redis.url.is_none() && s.services.clerk_secret_key.is_none());
         assert_eq!(s.server.request_timeout, Duration::from_secs(30));
@@ -302,9 +315,12 @@ mod tests {
             ("HOME", "/root"),
             ("CARGO_PKG_NAME", "x"),
         ]));
-        assert_eq!(names(&r.warnings), ["REDIS_URL", "STRIPE_SECRT_KEY"]);
         assert_eq!(
-            r.warnings[1].message,
+            names(&r.warnings),
+            ["REDIS_URL", "CSRF_SECRET", "STRIPE_SECRT_KEY"]
+        );
+        assert_eq!(
+            r.warnings[2].message,
             "unknown variable STRIPE_SECRT_KEY — did you mean STRIPE_SECRET_KEY?"
         );
     }

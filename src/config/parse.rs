@@ -60,7 +60,9 @@ pub fn host(s: &str) -> Result<String, String> {
             && !l.ends_with('-')
             && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     };
-    if s.parse::<IpAddr>().is_ok() || (s.len() <= 253 && s.split('.').all(label_ok)) {
+    // "0", "999.999.999.999": the OS reads all-numeric names as (odd) IPv4 forms.
+    let numeric = s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if s.parse::<IpAddr>().is_ok() || (!numeric && s.len() <= 253 && s.split('.').all(label_ok)) {
         Ok(s.to_string())
     } else {
         Err("must be an IP address or a host name (no scheme, port or path)".into())
@@ -418,6 +420,61 @@ pub fn sin_encryption_old_keys(s: &str) -> Result<Vec<String>, String> {
     }
 }
 
+/// A CSRF HMAC secret: at least `MIN_SECRET_BYTES` bytes.
+pub fn csrf_secret(s: &str) -> Result<(), String> {
+    let min = crate::csrf::token::MIN_SECRET_BYTES;
+    if s.len() >= min {
+        Ok(())
+    } else {
+        Err(format!(
+            "is too short: it must be at least {min} bytes (e.g. openssl rand -hex 32)"
+        ))
+    }
+}
+
+/// Comma-separated CSRF secrets (each as in `csrf_secret`), trimmed; every bad entry named.
+pub fn csrf_old_secrets(s: &str) -> Result<Vec<String>, String> {
+    let mut secrets = Vec::new();
+    let mut bad = Vec::new();
+    for (i, item) in s.split(',').map(str::trim).enumerate() {
+        if item.is_empty() {
+            bad.push(format!("entry {} is empty", i + 1));
+        } else if csrf_secret(item).is_err() {
+            bad.push(format!("entry {} is shorter than 32 bytes", i + 1));
+        } else {
+            secrets.push(item.to_string());
+        }
+    }
+    if bad.is_empty() {
+        Ok(secrets)
+    } else {
+        Err(format!(
+            "must be a comma-separated list of secrets of at least 32 bytes each; {}",
+            bad.join("; ")
+        ))
+    }
+}
+
+/// APP_ORIGINS: origins as in `authorized_parties` (normalised the way browsers send
+/// `Origin`); in staging and production every one must be https.
+pub fn app_origins(s: &str, env: AppEnv) -> Result<Vec<String>, String> {
+    let origins = authorized_parties(s)?;
+    let plain: Vec<String> = origins
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| !o.starts_with("https://"))
+        .map(|(i, _)| (i + 1).to_string())
+        .collect();
+    if env.is_strict() && !plain.is_empty() {
+        return Err(format!(
+            "must list only https:// origins in {}; entry {} is not",
+            env.as_str(),
+            plain.join(", ")
+        ));
+    }
+    Ok(origins)
+}
+
 /// A filesystem path without control characters.
 pub fn path(s: &str) -> Result<PathBuf, String> {
     if s.chars().any(char::is_control) {
@@ -770,6 +827,43 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains("SECRET") && !e.contains(&a), "{e}");
+    }
+
+    #[test]
+    fn csrf_values() {
+        assert!(csrf_secret(&"k".repeat(32)).is_ok());
+        let e = csrf_secret(&"k".repeat(31)).unwrap_err();
+        assert!(e.contains("at least 32 bytes"), "{e}");
+        let (a, b) = ("a".repeat(40), "b".repeat(32));
+        assert_eq!(
+            csrf_old_secrets(&format!("{a}, {b}")),
+            Ok(vec![a.clone(), b.clone()])
+        );
+        let e = csrf_old_secrets(&format!("{a},short,,{b}")).unwrap_err();
+        assert!(
+            e.contains("entry 2 is shorter")
+                && e.contains("entry 3 is empty")
+                && !e.contains("short,"),
+            "{e}"
+        );
+        assert_eq!(
+            app_origins(
+                "https://App.UnionEyes.ca/, http://localhost:3000",
+                AppEnv::Development
+            ),
+            Ok(vec![
+                "https://app.unioneyes.ca".to_string(),
+                "http://localhost:3000".to_string()
+            ])
+        );
+        let e = app_origins(
+            "https://app.unioneyes.ca,http://app.unioneyes.ca",
+            AppEnv::Production,
+        )
+        .unwrap_err();
+        assert!(e.contains("https") && e.contains("entry 2"), "{e}");
+        assert!(app_origins("https://app.unioneyes.ca/login", AppEnv::Development).is_err());
+        assert!(app_origins("*", AppEnv::Development).is_err());
     }
 
     #[test]

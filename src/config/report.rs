@@ -169,7 +169,15 @@ impl ConfigReport {
 
 /// Shortens a value for display: at most 64 characters, newlines shown as `\n`.
 pub fn display_value(s: &str) -> String {
-    let flat = s.replace('\r', "").replace('\n', "\\n");
+    // Escape every control character: a value must not drive the operator's terminal.
+    let flat: String = s
+        .chars()
+        .flat_map(|c| match c {
+            '\n' => vec!['\\', 'n'],
+            c if c.is_control() => format!("\\u{{{:x}}}", c as u32).chars().collect(),
+            c => vec![c],
+        })
+        .collect();
     if flat.chars().count() > 64 {
         let mut cut: String = flat.chars().take(63).collect();
         cut.push('…');

@@ -43,11 +43,14 @@ pub struct Settings {
     pub health: HealthSettings,
     pub services: ServiceSettings,
     pub analytics_retention_days: u32,
+    pub analytics: AnalyticsSettings,
     pub union_name: Option<String>,
     /// Canadian business number, kept as a string (leading zeros matter).
     pub union_bn: Option<String>,
     pub admin_api_token: Option<SecretString>,
     pub trusted_proxies: Vec<IpNet>,
+    pub rate_limits: RateLimitSettings,
+    pub csrf: CsrfSettings,
     /// Development-only generated keys (the local JWT key pair) live here.
     pub dev_keys_dir: PathBuf,
 }
@@ -94,6 +97,22 @@ pub struct RedisSettings {
     pub connect_timeout: Duration,
 }
 
+/// Request analytics (docs/analytics.md); retention is `Settings::analytics_retention_days`.
+#[derive(Debug, Clone)]
+pub struct AnalyticsSettings {
+    /// Off also when Redis is not configured.
+    pub enabled: bool,
+    pub flush_interval: Duration,
+    /// Flush sooner once this many requests are aggregated.
+    pub flush_batch: u64,
+    pub queue_capacity: usize,
+    pub max_tenants_per_day: usize,
+    /// Deadline of every analytics Redis call (writes and admin reads).
+    pub redis_timeout: Duration,
+    /// Budget of the final flush at shutdown.
+    pub shutdown_flush: Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct HealthSettings {
     pub interval: Duration,
@@ -128,4 +147,25 @@ pub struct ServiceSettings {
     /// Optional variables that were set but invalid (development/test only; strict environments
     /// refuse to start instead), so health can report them as "misconfigured".
     pub invalid: Vec<&'static str>,
+}
+
+/// Rate-limit presets (defaults with RATE_LIMITS applied) and the Redis deadline of a check.
+#[derive(Debug, Clone)]
+pub struct RateLimitSettings {
+    pub presets: Vec<crate::ratelimit::Preset>,
+    pub redis_timeout: Duration,
+}
+
+/// CSRF protection (docs/csrf.md).
+#[derive(Debug, Clone)]
+pub struct CsrfSettings {
+    /// The HMAC key of the tokens; None only in development/test, where a random per-process
+    /// secret stands in (tokens then do not survive a restart).
+    pub secret: Option<SecretString>,
+    /// Previous secrets that still verify tokens during a rotation.
+    pub old_secrets: Vec<SecretString>,
+    /// Exact origins (normalised like the browser's `Origin`) allowed when Sec-Fetch-Site is absent.
+    pub app_origins: Vec<String>,
+    /// Lifetime of a token.
+    pub token_ttl: Duration,
 }

@@ -292,6 +292,15 @@ pub fn build(
         invalid: Vec::new(),
     };
     let analytics_retention_days = cx.int("ANALYTICS_RETENTION_DAYS").unwrap_or(0) as u32;
+    let analytics = AnalyticsSettings {
+        enabled: cx.bool("ANALYTICS_ENABLED"),
+        flush_interval: millis(cx.int("ANALYTICS_FLUSH_INTERVAL_MS")),
+        flush_batch: cx.int("ANALYTICS_FLUSH_BATCH").unwrap_or(0),
+        queue_capacity: cx.int("ANALYTICS_QUEUE_CAPACITY").unwrap_or(0) as usize,
+        max_tenants_per_day: cx.int("ANALYTICS_MAX_TENANTS_PER_DAY").unwrap_or(0) as usize,
+        redis_timeout: millis(cx.int("ANALYTICS_REDIS_TIMEOUT_MS")),
+        shutdown_flush: millis(cx.int("ANALYTICS_SHUTDOWN_FLUSH_MS")),
+    };
     let union_name = cx.text("UNION_NAME", parse::union_name);
     let union_bn = cx.text("UNION_BN", parse::union_bn);
     let admin_api_token = cx.secret("ADMIN_API_TOKEN", parse::admin_api_token);
@@ -314,7 +323,15 @@ pub fn build(
             .to_string();
         cx.problem(spec("SIN_ENCRYPTION_OLD_KEYS"), message, false);
     }
+    let csrf = csrf_settings(&mut cx, app_env);
     let dev_keys_dir = cx.core("DEV_KEYS_DIR", parse::path).unwrap_or_default();
+    let rate_limits = crate::config::RateLimitSettings {
+        presets: crate::ratelimit::preset::with_overrides(
+            &cx.core("RATE_LIMITS", crate::ratelimit::preset::parse_overrides)
+                .unwrap_or_default(),
+        ),
+        redis_timeout: Duration::from_millis(cx.int("RATE_LIMIT_REDIS_TIMEOUT_MS").unwrap_or(75)),
+    };
 
     let mut unknown: Vec<&String> = env.keys().filter(|k| vars::spec(k).is_none()).collect();
     unknown.sort();
@@ -344,11 +361,14 @@ pub fn build(
                 health,
                 services,
                 analytics_retention_days,
+                analytics,
                 union_name,
                 union_bn,
                 admin_api_token,
                 trusted_proxies,
                 dev_keys_dir,
+                rate_limits,
+                csrf,
             })
         }
         _ => None,
@@ -359,6 +379,35 @@ pub fn build(
         warnings: cx.warnings,
         entries,
         settings,
+    }
+}
+
+/// CSRF_SECRET, CSRF_OLD_SECRETS, APP_ORIGINS, CSRF_TOKEN_TTL_SECS. A set but invalid value is
+/// an error in every environment (protection never silently loosens); a missing secret is an
+/// error in staging/production and a warning elsewhere (a random per-process secret is used).
+fn csrf_settings(cx: &mut Ctx<'_>, app_env: AppEnv) -> CsrfSettings {
+    let secret = cx
+        .core("CSRF_SECRET", parse::csrf_secret)
+        .and(cx.raw.get("CSRF_SECRET").map(|r| r.value.clone()))
+        .map(SecretString::from);
+    if secret.is_none() && !cx.marked.contains_key("CSRF_SECRET") && !app_env.is_strict() {
+        let message = "is not set: a random secret is generated for each start, so CSRF tokens do \
+            not survive a restart and other instances refuse them"
+            .to_string();
+        cx.problem(spec("CSRF_SECRET"), message, false);
+    }
+    CsrfSettings {
+        secret,
+        old_secrets: cx
+            .core("CSRF_OLD_SECRETS", parse::csrf_old_secrets)
+            .unwrap_or_default()
+            .into_iter()
+            .map(SecretString::from)
+            .collect(),
+        app_origins: cx
+            .core("APP_ORIGINS", |s| parse::app_origins(s, app_env))
+            .unwrap_or_default(),
+        token_ttl: secs(cx.int("CSRF_TOKEN_TTL_SECS")),
     }
 }
 
@@ -481,6 +530,8 @@ mod tests {
             "UNION_BN",
             "ADMIN_API_TOKEN",
             "SIN_ENCRYPTION_KEY",
+            "CSRF_SECRET",
+            "APP_ORIGINS",
         ];
         assert_eq!(names(&r.errors), want);
         assert!(r.errors[0].message.contains("required in production"));
@@ -701,6 +752,75 @@ mod tests {
     }
 
     #[test]
+    fn csrf_variables() {
+        use secrecy::ExposeSecret;
+        let (a, b) = ("a".repeat(32), "b".repeat(40));
+        let r = load_env(&dev(&[
+            ("CSRF_SECRET", a.as_str()),
+            ("CSRF_OLD_SECRETS", b.as_str()),
+            (
+                "APP_ORIGINS",
+                "http://localhost:3000, https://App.example.com/",
+            ),
+            ("CSRF_TOKEN_TTL_SECS", "1800"),
+        ]));
+        assert!(r.warnings.iter().all(|w| w.variable != "CSRF_SECRET"));
+        let c = &r.settings().expect("settings").csrf;
+        assert_eq!(
+            c.secret.as_ref().map(|s| s.expose_secret()),
+            Some(a.as_str())
+        );
+        assert_eq!(c.old_secrets.len(), 1);
+        assert_eq!(
+            c.app_origins,
+            ["http://localhost:3000", "https://app.example.com"]
+        );
+        assert_eq!(c.token_ttl, Duration::from_secs(1800));
+        let shown = format!("{}{}{r:?}", r.render_table(), r.to_json());
+        assert!(!shown.contains(&a) && !shown.contains(&b), "{shown}");
+
+        // Missing in development: a warning and a per-process secret; defaults apply.
+        let r = load_env(&dev(&[]));
+        assert!(message(&r.warnings, "CSRF_SECRET").contains("do not survive a restart"));
+        let c = &r.settings().expect("settings").csrf;
+        assert!(c.secret.is_none() && c.app_origins.is_empty());
+        assert_eq!(c.token_ttl, Duration::from_secs(3600));
+
+        // Set but invalid: an error everywhere, never echoed.
+        let short = "hunter2-short";
+        for env in [
+            dev(&[("CSRF_SECRET", short)]),
+            with(production(), &[("CSRF_SECRET", short)]),
+        ] {
+            let r = load_env(&env);
+            assert!(message(&r.errors, "CSRF_SECRET").contains("at least 32 bytes"));
+            assert!(!format!("{}{}{r:?}", r.render_table(), r.to_json()).contains(short));
+            assert!(r.settings().is_none());
+        }
+        let r = load_env(&dev(&[("CSRF_OLD_SECRETS", "hunter2-old")]));
+        assert!(message(&r.errors, "CSRF_OLD_SECRETS").contains("entry 1 is shorter"));
+        let r = load_env(&dev(&[("CSRF_TOKEN_TTL_SECS", "60")]));
+        assert!(message(&r.errors, "CSRF_TOKEN_TTL_SECS").contains("900"));
+
+        // Staging/production: both required; origins must be https.
+        let mut env = production();
+        env.remove("CSRF_SECRET");
+        env.remove("APP_ORIGINS");
+        let r = load_env(&env);
+        assert!(message(&r.errors, "CSRF_SECRET").contains("required in production"));
+        assert!(message(&r.errors, "APP_ORIGINS").contains("required in production"));
+        let r = load_env(&with(
+            production(),
+            &[
+                ("APP_ENV", "staging"),
+                ("STRIPE_SECRET_KEY", "sk_test_x"),
+                ("APP_ORIGINS", "http://app.example.com"),
+            ],
+        ));
+        assert!(message(&r.errors, "APP_ORIGINS").contains("https"));
+    }
+
+    #[test]
     fn dev_keys_dir() {
         let r = load_env(&dev(&[("DEV_KEYS_DIR", "/tmp/unioneyes-keys")]));
         assert_eq!(
@@ -709,5 +829,44 @@ mod tests {
         );
         let r = load_env(&dev(&[("DEV_KEYS_DIR", "a\u{1b}b")]));
         assert!(message(&r.errors, "DEV_KEYS_DIR").contains("control characters"));
+    }
+
+    #[test]
+    fn analytics_settings() {
+        let r = load_env(&dev(&[]));
+        let a = &r.settings().expect("settings").analytics;
+        assert!(a.enabled);
+        assert_eq!(a.flush_interval, Duration::from_millis(1000));
+        assert_eq!(
+            (a.flush_batch, a.queue_capacity, a.max_tenants_per_day),
+            (10_000, 50_000, 10_000)
+        );
+        assert_eq!(a.redis_timeout, Duration::from_millis(1000));
+        assert_eq!(a.shutdown_flush, Duration::from_millis(5000));
+        let r = load_env(&dev(&[
+            ("ANALYTICS_ENABLED", "false"),
+            ("ANALYTICS_FLUSH_INTERVAL_MS", "250"),
+            ("ANALYTICS_MAX_TENANTS_PER_DAY", "5"),
+        ]));
+        let a = &r.settings().expect("settings").analytics;
+        assert!(!a.enabled);
+        assert_eq!(
+            (a.flush_interval, a.max_tenants_per_day),
+            (Duration::from_millis(250), 5)
+        );
+        let r = load_env(&dev(&[
+            ("ANALYTICS_FLUSH_INTERVAL_MS", "10"),
+            ("ANALYTICS_QUEUE_CAPACITY", "1e5"),
+            ("ANALYTICS_ENABLED", "yes"),
+        ]));
+        assert_eq!(
+            names(&r.errors),
+            [
+                "ANALYTICS_ENABLED",
+                "ANALYTICS_FLUSH_INTERVAL_MS",
+                "ANALYTICS_QUEUE_CAPACITY"
+            ]
+        );
+        assert!(r.settings().is_none());
     }
 }

@@ -196,13 +196,26 @@ pub const VARS: &[VarSpec] = &[
     var("AZURE_OPENAI_API_KEY", K::Key, None).secret().service().ex("0123456789abcdef0123456789abcdef", "Azure OpenAI API key."),
     var("AZURE_STORAGE_ACCOUNT", K::Text, None).service().ex("unioneyesdocs", "Azure Storage account name (3–24 lowercase letters and digits)."),
     var("SENTRY_DSN", K::Url, None).secret().req(Strict).service().ex("https://0123456789abcdef@o123456.ingest.sentry.io/4504000000000000", "Sentry DSN (https://PUBLICKEY@HOST/PROJECT_ID)."),
-    int("ANALYTICS_RETENTION_DAYS", 1, 365, "30").ex("30", "Days analytics events are kept."),
+    int("ANALYTICS_RETENTION_DAYS", 1, 365, "30").ex("30", "Days a day's analytics figures are kept after that UTC day ends (absolute expiry of its keys)."),
+    var("ANALYTICS_ENABLED", K::Bool, Some("true")).ex("true", "Record request analytics (needs REDIS_URL; without it analytics is off); docs/analytics.md."),
+    int("ANALYTICS_FLUSH_INTERVAL_MS", 50, 60_000, "1000").ex("1000", "How often aggregated analytics are written to Redis (one pipeline per flush)."),
+    int("ANALYTICS_FLUSH_BATCH", 100, 1_000_000, "10000").ex("10000", "Write sooner once this many requests are aggregated."),
+    int("ANALYTICS_QUEUE_CAPACITY", 100, 10_000_000, "50000").ex("50000", "Requests the analytics queue holds; a full queue drops (and counts) records, never blocks."),
+    int("ANALYTICS_MAX_TENANTS_PER_DAY", 1, 1_000_000, "10000").ex("10000", "Tenants counted by name per day and instance; the rest count under _overflow."),
+    int("ANALYTICS_REDIS_TIMEOUT_MS", 10, 60_000, "1000").ex("1000", "Deadline of every analytics Redis call (flush, admin reads: 503 past it)."),
+    int("ANALYTICS_SHUTDOWN_FLUSH_MS", 0, 60_000, "5000").ex("5000", "At shutdown, how long the final analytics flush may take before the rest is logged as lost."),
     var("UNION_NAME", K::Text, None).req(Strict).service().ex("Example Workers Union, Local 123", "Display name of the union (1–200 characters)."),
     var("UNION_BN", K::Text, None).req(Strict).service().ex("123456789RR0001", "Canadian business number: 9 digits, optionally + program account (2 letters, 4 digits)."),
     var("ADMIN_API_TOKEN", K::Key, None).secret().req(Strict).service().ex("<output of: openssl rand -hex 32>", "Bearer token of the admin API (at least 32 characters)."),
     var("TRUSTED_PROXIES", K::IpList, None).ex("10.0.0.0/8,192.168.1.10", "Comma-separated proxy IPs/CIDRs whose X-Forwarded-For is trusted."),
     var("SIN_ENCRYPTION_KEY", K::Key, None).secret().req(Strict).service().ex("<output of: openssl rand -base64 32>", "Key encrypting members' SINs at rest (AES-256-GCM): base64 of exactly 32 bytes; optional in development/test (SIN features off)."),
     var("SIN_ENCRYPTION_OLD_KEYS", K::KeyList, None).secret().ex("<previous SIN_ENCRYPTION_KEY>", "Comma-separated old SIN keys, decrypt-only during a key rotation; empty by default."),
+    var("CSRF_SECRET", K::Key, None).secret().req(Strict).ex("<output of: openssl rand -hex 32>", "HMAC key of the CSRF tokens (at least 32 bytes; docs/csrf.md). Unset in development/test: a random per-process secret, so tokens do not survive a restart."),
+    var("CSRF_OLD_SECRETS", K::KeyList, None).secret().ex("<previous CSRF_SECRET value (32+ bytes)>", "Comma-separated previous CSRF secrets (each at least 32 bytes) that still verify tokens during a rotation; empty by default."),
+    var("APP_ORIGINS", K::OriginList, None).req(Strict).ex("https://app.unioneyes.ca", "Comma-separated exact origins (scheme://host[:port]) whose Origin header may change data with the session cookie; https only in staging/production."),
+    int("CSRF_TOKEN_TTL_SECS", 900, 86_400, "3600").ex("3600", "Lifetime of a CSRF token; refreshed when less than 10 minutes remain."),
+    var("RATE_LIMITS", K::Text, None).ex("AUTH=10/15m,EXPORTS=100/1h:dry-run", "Preset overrides: comma-separated NAME=LIMIT/WINDOW[:dry-run] (units s, m, h, d); see docs/rate-limits.md."),
+    var("RATE_LIMIT_REDIS_TIMEOUT_MS", K::Int { min: 10, max: 1000 }, Some("75")).ex("75", "Deadline of one rate-limit check in Redis; past it the preset's failure policy applies."),
     var("DEV_KEYS_DIR", K::Path, Some(".dev/keys")).ex(".dev/keys", "Directory of development-only generated keys (the local JWT key pair)."),
     var("RUST_LOG", K::LogFilter, Some("info")).ex("info,unioneyes=debug", "Log filter (env_logger syntax); not validated."),
 ];
@@ -286,7 +299,7 @@ mod tests {
             .filter(|v| v.required != Required::Never)
             .map(|v| v.name)
             .collect();
-        assert_eq!(strict.len(), 12);
+        assert_eq!(strict.len(), 14);
         assert_eq!(
             spec("DATABASE_URL").map(|v| v.required),
             Some(Required::Always)

@@ -17,7 +17,7 @@ pub async fn run_migrations(pool: &Pool) -> Result<usize, StartupError> {
     let mut client = pool
         .get()
         .await
-        .map_err(|e| StartupError::Migration(format!("no connection: {e}")))?;
+        .map_err(|e| StartupError::from_pool_error(&e))?;
     let lock_err = |e: tokio_postgres::Error| {
         StartupError::Migration(format!("advisory lock: {}", super::describe_for_log(&e)))
     };

@@ -36,7 +36,10 @@ fn from_row(row: &Row) -> Organization {
     }
 }
 
-pub async fn insert(client: &Client, new: &NewOrganization) -> Result<Organization, AppError> {
+pub async fn insert<C: tokio_postgres::GenericClient>(
+    client: &C,
+    new: &NewOrganization,
+) -> Result<Organization, AppError> {
     let sql = format!(
         "INSERT INTO organizations (name, slug, external_id) VALUES ($1, $2, $3) RETURNING {COLUMNS}"
     );

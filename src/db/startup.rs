@@ -35,6 +35,11 @@ pub enum StartupError {
 impl std::error::Error for StartupError {}
 
 impl StartupError {
+    /// Why no connection could be had, named like the startup checks name it.
+    pub fn from_pool_error(e: &PoolError) -> Self {
+        Self::from_class(pool_error_class(e), 1)
+    }
+
     fn from_class(class: &'static str, attempts: u32) -> Self {
         match class {
             "auth_failed" => StartupError::AuthFailed,

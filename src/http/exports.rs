@@ -8,14 +8,17 @@ use futures_util::{stream, StreamExt};
 use tokio_postgres::types::ToSql;
 
 use super::method_not_allowed;
+use super::middleware::RateLimit;
 use crate::auth::Caller;
 use crate::csv;
 use crate::error::AppError;
+use crate::ratelimit::PresetName;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/exports/members.csv")
+            .wrap(RateLimit::new(PresetName::Exports))
             .route(web::get().to(members_csv))
             .default_service(method_not_allowed("GET")),
     );

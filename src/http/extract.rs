@@ -13,11 +13,9 @@ fn payload_error(e: &PayloadError, limit: usize) -> AppError {
     }
 }
 
-/// serde's message, without its position suffix, cut to a sane length.
+/// serde's message cut to a sane length (on a character boundary).
 fn serde_message(e: &serde_json::Error) -> String {
-    let mut msg = e.to_string();
-    msg.truncate(200);
-    msg
+    e.to_string().chars().take(200).collect()
 }
 
 pub fn json_error(e: &JsonPayloadError, limit: usize) -> AppError {
@@ -64,7 +62,8 @@ pub fn extractor_configs(
         .into()
     });
     let query = web::QueryConfig::default().error_handler(|e: QueryPayloadError, _| {
-        AppError::bad_request("invalid_query_parameter", format!("Invalid query: {e}")).into()
+        let detail: String = format!("Invalid query: {e}").chars().take(200).collect();
+        AppError::bad_request("invalid_query_parameter", detail).into()
     });
     let payload = web::PayloadConfig::default().limit(max_body);
     (json, path, query, payload)

@@ -8,6 +8,7 @@ use serde_json::json;
 use unioneyes_actors::health::{Status, Verdict};
 
 use super::method_not_allowed;
+use super::middleware::KeepBody;
 use crate::auth::is_admin_request;
 use crate::health::{health_body, health_json_body, HealthView};
 use crate::state::AppState;
@@ -74,12 +75,14 @@ async fn health(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     };
     res.insert_header(no_store())
         .insert_header((header::VARY, "Accept, Authorization"));
-    if wants_health_json(&req) {
+    let mut res = if wants_health_json(&req) {
         res.content_type("application/health+json")
             .body(health_json_body(&view).to_string())
     } else {
         res.json(health_body(&view))
-    }
+    };
+    res.extensions_mut().insert(KeepBody);
+    res
 }
 
 async fn livez() -> HttpResponse {
@@ -106,8 +109,12 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         None => HttpResponse::Ok()
             .insert_header(no_store())
             .json(json!({ "status": "ready" })),
-        Some(reason) => HttpResponse::ServiceUnavailable()
-            .insert_header(no_store())
-            .json(json!({ "status": "not_ready", "reason": reason })),
+        Some(reason) => {
+            let mut res = HttpResponse::ServiceUnavailable()
+                .insert_header(no_store())
+                .json(json!({ "status": "not_ready", "reason": reason }));
+            res.extensions_mut().insert(KeepBody);
+            res
+        }
     }
 }

@@ -7,13 +7,14 @@ use uuid::Uuid;
 
 use super::input::Input;
 use super::method_not_allowed;
-use super::middleware::RequestId;
+use super::middleware::{RateLimit, RequestId};
 use super::pagination::{check_limit, decode_cursor, page};
 use crate::auth::Caller;
 use crate::crypto::sin::{Sin, SinKeyRing};
 use crate::db::audit::{self, AuditEntry};
 use crate::db::members::{self, MemberPatch, NewMember, StoredSin};
 use crate::error::AppError;
+use crate::ratelimit::PresetName;
 use crate::state::AppState;
 
 pub const STATUSES: &[&str] = &["active", "suspended", "retired"];
@@ -42,6 +43,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::resource("/members/{id}/sin/reveal")
+            .wrap(RateLimit::new(PresetName::Auth))
             .route(web::post().to(reveal_sin))
             .default_service(method_not_allowed("POST")),
     );

@@ -1,7 +1,10 @@
 //! HTTP: routes, extractor configuration (so actix's own errors are problem+json too) and
 //! middleware.
 
+mod analytics;
 mod claims;
+mod csrf_routes;
+pub use csrf_routes::{EXEMPT_ROUTES, HELPER_JS};
 mod exports;
 mod extract;
 mod health;
@@ -17,21 +20,36 @@ mod webhooks;
 use actix_web::{web, HttpResponse};
 
 use crate::error::AppError;
+use crate::ratelimit::PresetName;
+use middleware::RateLimit;
 
 pub use extract::extractor_configs;
 
 /// Every route of the service. Health routes live outside /api's middleware concerns.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     health::routes(cfg);
+    csrf_routes::static_routes(cfg);
     // Signature-verified, never reads the session: outside the identified scope.
-    cfg.service(web::scope("/api/webhooks").configure(webhooks::routes));
+    cfg.service(
+        web::scope("/api/webhooks")
+            .wrap(RateLimit::new(PresetName::Webhooks))
+            .configure(webhooks::routes),
+    );
     cfg.service(
         web::scope("/api")
+            // Innermost, so it runs after identify: the CSRF check (docs/csrf.md).
+            .wrap(actix_web::middleware::from_fn(middleware::csrf))
+            // Runs last to first: identify, count failed credentials (AUTH per client IP),
+            // then the general per-user budget.
+            .wrap(RateLimit::authenticated(PresetName::ApiDefault))
+            .wrap(RateLimit::failed_credentials(PresetName::Auth))
             .wrap(actix_web::middleware::from_fn(crate::auth::identify))
             .configure(organizations::routes)
             .configure(members::routes)
             .configure(claims::routes)
-            .configure(exports::routes),
+            .configure(exports::routes)
+            .configure(analytics::routes)
+            .configure(csrf_routes::api_routes),
     );
 }
 

@@ -6,7 +6,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::method_not_allowed;
+use super::middleware::RequestId;
 use crate::auth::AdminCaller;
+use crate::db::audit::{self, AuditEntry};
 use crate::db::organizations::{self, NewOrganization};
 use crate::error::{AppError, FieldProblem};
 use crate::state::AppState;
@@ -53,6 +55,12 @@ pub fn validate_new_organization(input: CreateOrganization) -> Result<NewOrganiz
             "length",
             "must be 1 to 200 characters",
         ));
+    } else if name.chars().any(char::is_control) {
+        problems.push(FieldProblem::new(
+            "name",
+            "format",
+            "must not contain control characters",
+        ));
     }
     if !valid_slug(&input.slug) {
         problems.push(FieldProblem::new(
@@ -83,12 +91,41 @@ pub fn validate_new_organization(input: CreateOrganization) -> Result<NewOrganiz
 
 async fn create(
     _admin: AdminCaller,
+    request_id: RequestId,
     state: web::Data<AppState>,
-    body: web::Json<CreateOrganization>,
+    body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
-    let new = validate_new_organization(body.into_inner())?;
-    let client = state.db.get().await?;
-    let org = organizations::insert(&client, &new).await?;
+    // Objects only: serde would also read a struct from a JSON array.
+    let body = body.into_inner();
+    if !body.is_object() {
+        return Err(AppError::bad_request(
+            "invalid_body",
+            "The body must be a JSON object.",
+        ));
+    }
+    let input: CreateOrganization = serde_json::from_value(body).map_err(|e| {
+        AppError::bad_request(
+            "invalid_body",
+            e.to_string().chars().take(200).collect::<String>(),
+        )
+    })?;
+    let new = validate_new_organization(input)?;
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let org = organizations::insert(&*tx, &new).await?;
+    audit::record(
+        &*tx,
+        &AuditEntry {
+            org_id: Some(org.id),
+            actor: "platform-admin",
+            action: "organization.create",
+            target_type: "organization",
+            target_id: org.id.to_string(),
+            request_id: Some(&request_id.0),
+        },
+    )
+    .await?;
+    tx.commit().await?;
     Ok(HttpResponse::Created().json(org))
 }
 

@@ -79,3 +79,24 @@ fn development_turns_optional_service_errors_into_warnings() {
         .iter()
         .any(|w| w.variable == "STRIPE_SECRET_KEY"));
 }
+
+#[test]
+fn a_degenerate_rate_limit_preset_stops_startup_with_a_clear_message() {
+    let report = load(&[
+        ("APP_ENV", "development"),
+        ("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dev"),
+        (
+            "RATE_LIMITS",
+            "AUTH=0/15m,EXPORTS=10/0s,SIGNUP=3/1fortnight",
+        ),
+    ]);
+    assert!(report.has_errors());
+    let e = report
+        .errors
+        .iter()
+        .find(|e| e.variable == "RATE_LIMITS")
+        .expect("RATE_LIMITS error");
+    assert!(e.message.contains("AUTH: a limit of 0"), "{}", e.message);
+    assert!(e.message.contains("under 1 s"), "{}", e.message);
+    assert!(e.message.contains("unknown unit"), "{}", e.message);
+}

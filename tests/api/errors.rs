@@ -275,3 +275,66 @@ async fn a_handler_past_the_request_timeout_answers_503() {
     assert!(res.headers().contains_key("retry-after"));
     problem(res, 503, "request_timeout").await;
 }
+
+#[actix_web::test]
+async fn hostile_bodies_get_4xx_never_500() {
+    let app = spawn_app().await;
+    // Compressed bodies are refused before anything reads them (no decompression bombs).
+    let res = orgs(&app)
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(vec![0x1f, 0x8b, 0x08, 0x00])
+        .send()
+        .await
+        .unwrap();
+    problem(res, 415, "unsupported_media_type").await;
+    // A JSON array is not an object.
+    let res = orgs(&app)
+        .json(&json!(["Org", "org-x", null]))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 400, "invalid_body").await;
+    // serde's message quoting multi-byte text is cut on a character boundary.
+    let key = "é".repeat(150);
+    let res = orgs(&app)
+        .header("content-type", "application/json")
+        .body(format!("{{\"{key}\":1}}"))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 400, "invalid_body").await;
+    // NUL and other control characters never reach PostgreSQL.
+    let res = orgs(&app)
+        .json(&json!({"name": "a\u{0}b", "slug": "nul-test"}))
+        .send()
+        .await
+        .unwrap();
+    problem(res, 400, "validation_failed").await;
+    let listed: Value = app
+        .get_admin("/api/admin/organizations")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["items"].as_array().unwrap().len(),
+        0,
+        "nothing was created"
+    );
+}
+
+#[actix_web::test]
+async fn several_request_ids_are_replaced_by_one_fresh_id() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .get(app.url("/livez"))
+        .header("x-request-id", "first")
+        .header("x-request-id", "second")
+        .send()
+        .await
+        .unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "{id}");
+}

@@ -252,4 +252,9 @@ async fn stopping_redis_turns_health_degraded_within_two_intervals() {
     let started = Instant::now();
     assert_eq!(app.get("/api/health").await.status(), 200);
     assert!(started.elapsed() < Duration::from_secs(1));
+
+    // Redis comes back on the same port: the pool drops its dead connection and recovers.
+    redis.start_again();
+    app.wait_for_health(Duration::from_secs(5), |b| b["status"] == "healthy")
+        .await;
 }

@@ -3,8 +3,12 @@
 
 #![allow(clippy::unwrap_used)] // tests panic on purpose when something is off
 
+mod analytics;
+mod analytics_admin;
+mod analytics_resilience;
 mod claims;
 mod config;
+mod csrf;
 mod database;
 mod errors;
 mod exports;
@@ -12,6 +16,7 @@ mod health;
 mod identity;
 mod lifecycle;
 mod members;
+mod ratelimit;
 mod support;
 mod tenancy;
 mod webhooks;

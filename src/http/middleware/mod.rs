@@ -1,5 +1,11 @@
 //! Middleware of the service.
 
+mod analytics;
+mod csrf;
+mod ratelimit;
 mod request_context;
 
-pub use request_context::{request_context, RequestId};
+pub use analytics::{analytics, tenant_of, UNRECORDED_PATHS};
+pub use csrf::{csrf, is_safe_method, log_context};
+pub use ratelimit::{limit_headers, subject, RateLimit};
+pub use request_context::{request_context, KeepBody, RequestId};

@@ -16,6 +16,11 @@ use crate::state::AppState;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Put in a response's extensions by a handler whose error-status body is the answer itself
+/// (the health report); every other error response leaves as problem+json.
+#[derive(Debug, Clone, Copy)]
+pub struct KeepBody;
+
 /// The request id, in the request's extensions for handlers and other middleware.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
@@ -34,11 +39,13 @@ pub async fn request_context(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
-    let request_id = req
-        .headers()
-        .get(&X_REQUEST_ID)
-        .and_then(sane_request_id)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    // One sane id is kept; none, an insane one or several get a fresh id.
+    let mut sent = req.headers().get_all(&X_REQUEST_ID);
+    let request_id = match (sent.next(), sent.next()) {
+        (Some(one), None) => sane_request_id(one),
+        _ => None,
+    }
+    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     // The request cannot be cloned across `next.call` (routing needs it unshared): keep what
     // the error paths need.
@@ -49,6 +56,25 @@ pub async fn request_context(
         .map(|s| s.settings.server.request_timeout)
         .unwrap_or(std::time::Duration::from_secs(30));
 
+    // Request bodies are accepted only uncompressed: no decompression bombs.
+    let encoded = req
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
+    if encoded {
+        let err = AppError::UnsupportedMediaType(
+            "Compressed request bodies are not accepted; send the body without Content-Encoding."
+                .into(),
+        );
+        let mut response = finalize(&instance, &request_id, err.error_response());
+        set_request_id(response.headers_mut(), &request_id);
+        log::info!(
+            target: "access",
+            "{request_id} {method} ENCODED 415 {}us",
+            started.elapsed().as_micros()
+        );
+        return Ok(req.into_response(response));
+    }
     let outcome = tokio::time::timeout(
         timeout,
         // Inside the future, so a panic while routing is caught too.
@@ -166,18 +192,9 @@ fn finalize(instance: &str, request_id: &str, res: HttpResponse<BoxBody>) -> Htt
     let carried = res.extensions().get::<Problem>().cloned();
     let mut problem = match carried {
         Some(p) => p,
-        None => {
-            // actix's own errors are text/plain or empty; a JSON body (a 503 health report,
-            // a problem we cannot enrich) is left as it is.
-            let plain = res
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
-            if !plain {
-                return res;
-            }
-            Problem::for_status(status)
-        }
+        // A body meant to be read as it is (a 503 health report).
+        None if res.extensions().get::<KeepBody>().is_some() => return res,
+        None => Problem::for_status(status),
     };
     problem.instance = Some(instance.to_string());
     problem.request_id = Some(request_id.to_string());

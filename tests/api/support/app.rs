@@ -43,6 +43,7 @@ pub struct TestApp {
     pub redis_prefix: String,
     pub state: AppState,
     pub supervisor: Addr<HealthSupervisor>,
+    pub analytics: Option<Addr<unioneyes_actors::analytics::AnalyticsActor>>,
     pub stopper: Stopper,
 }
 
@@ -118,10 +119,34 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.stopper.stop();
+        // The analytics actor flushes what it holds before the keys are deleted.
+        let analytics = self
+            .state
+            .analytics
+            .as_ref()
+            .map(|a| a.recorder.counters().clone());
+        if let Some(addr) = &self.analytics {
+            addr.do_send(unioneyes_actors::analytics::Stop);
+        }
+        // The runtime ends with the test, before `run_until_stopped` gets to stop the
+        // supervisor: stop it here, or it probes the dropped database for the rest of the run.
+        self.supervisor.do_send(unioneyes_actors::health::Stop);
         self.state.db.close();
         let db = self.db_name.clone();
         let prefix = self.redis_prefix.clone();
-        let _ = std::thread::spawn(move || cleanup(&db, &prefix)).join();
+        let _ = std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + Duration::from_secs(3);
+            while let Some(c) = &analytics {
+                if c.stopped.load(std::sync::atomic::Ordering::Relaxed)
+                    || std::time::Instant::now() > deadline
+                {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            cleanup(&db, &prefix)
+        })
+        .join();
     }
 }
 
@@ -171,6 +196,9 @@ pub async fn create_database(name: &str) {
 }
 
 pub const STRIPE_SECRET: &str = "whsec_test_0123456789abcdef";
+pub const CSRF_SECRET: &str = "csrf-test-secret-0123456789abcdef-0123456789";
+/// The browser app's origin in every test app (APP_ORIGINS).
+pub const APP_ORIGIN: &str = "https://app.unioneyes.ca";
 
 /// One SIN key for the whole test process.
 pub fn test_sin_key() -> &'static str {
@@ -196,9 +224,13 @@ pub fn base_env(db_name: &str, prefix: &str, admin_token: &str) -> HashMap<Strin
         ("HEALTH_TIMEOUT_MS", "150".into()),
         ("SHUTDOWN_DRAIN_SECS", "0".into()),
         ("SHUTDOWN_GRACE_SECS", "1".into()),
+        ("ANALYTICS_FLUSH_INTERVAL_MS", "100".into()),
+        ("ANALYTICS_SHUTDOWN_FLUSH_MS", "1500".into()),
         ("CLERK_JWT_KEY", super::tokens::keys().public_pem.clone()),
         ("SIN_ENCRYPTION_KEY", test_sin_key().to_string()),
         ("STRIPE_WEBHOOK_SECRET", STRIPE_SECRET.to_string()),
+        ("CSRF_SECRET", CSRF_SECRET.to_string()),
+        ("APP_ORIGINS", APP_ORIGIN.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -273,6 +305,7 @@ pub async fn try_spawn_app(
         redis_prefix: prefix,
         state: app.state().clone(),
         supervisor: app.health_supervisor(),
+        analytics: app.analytics_actor(),
         stopper: app.stopper(),
     };
     actix_rt::spawn(app.run_until_stopped());

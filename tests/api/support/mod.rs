@@ -1,5 +1,6 @@
 //! Test harness: `spawn_app()` and friends.
 
+pub mod analytics;
 pub mod app;
 pub mod pg;
 pub mod redis;

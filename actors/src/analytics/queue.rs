@@ -1,0 +1,155 @@
+//! The request path's side: a bounded queue (`Recorder::record` never waits: a full queue
+//! drops the record and counts it) and the shared counters health and the admin API read.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::record::Record;
+
+/// Counters shared by the recorder, the actor and readers. Lock-free.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Records accepted into the queue.
+    pub enqueued: AtomicU64,
+    /// Records refused because the queue was full (or the actor gone).
+    pub dropped: AtomicU64,
+    /// Records aggregated by the actor whose figures are not written yet.
+    pub unflushed: AtomicU64,
+    /// Records whose figures are written.
+    pub flushed: AtomicU64,
+    /// Single writes Redis refused (e.g. a key of the wrong type); the rest of the batch stands.
+    pub write_errors: AtomicU64,
+    /// Flush attempts that failed as a whole (Redis down, slow or hung) and will be retried.
+    pub flush_failures: AtomicU64,
+    /// Failed attempts since the last successful flush.
+    pub consecutive_failures: AtomicU64,
+    /// Records whose figures were given up (outside retention, or Redis unreachable at shutdown).
+    pub lost: AtomicU64,
+    /// Unix milliseconds of the last successful flush (0: none yet).
+    pub last_flush_ms: AtomicI64,
+    /// The actor has stopped (after its final flush).
+    pub stopped: AtomicBool,
+}
+
+/// A point-in-time view of the counters, for health and logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub queued: u64,
+    pub unflushed: u64,
+    pub enqueued: u64,
+    pub dropped: u64,
+    pub flushed: u64,
+    pub write_errors: u64,
+    pub flush_failures: u64,
+    pub consecutive_failures: u64,
+    pub lost: u64,
+}
+
+/// The handle the middleware uses; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Recorder {
+    tx: mpsc::Sender<Record>,
+    counters: Arc<Counters>,
+}
+
+/// The receiving end, handed to the actor.
+#[derive(Debug)]
+pub struct Inbox {
+    pub(super) rx: mpsc::Receiver<Record>,
+    pub(super) counters: Arc<Counters>,
+}
+
+/// A queue of `capacity` records.
+pub fn channel(capacity: usize) -> (Recorder, Inbox) {
+    let (tx, rx) = mpsc::channel(capacity.max(1));
+    let counters = Arc::new(Counters::default());
+    let inbox = Inbox {
+        rx,
+        counters: Arc::clone(&counters),
+    };
+    (Recorder { tx, counters }, inbox)
+}
+
+impl Recorder {
+    /// Hands a record over without waiting. False when it was dropped (queue full or closed).
+    pub fn record(&self, record: Record) -> bool {
+        match self.tx.try_send(record) {
+            Ok(()) => {
+                self.counters.enqueued.fetch_add(1, Relaxed);
+                true
+            }
+            Err(e) => {
+                let before = self.counters.dropped.fetch_add(1, Relaxed);
+                // Never silent, never a log line per request: 1st, 2nd, 4th, 8th… drop.
+                if (before + 1).is_power_of_two() {
+                    let why = match e {
+                        mpsc::error::TrySendError::Full(_) => "queue full",
+                        mpsc::error::TrySendError::Closed(_) => "analytics stopped",
+                    };
+                    log::warn!(
+                        "analytics: record dropped ({why}); {} dropped so far",
+                        before + 1
+                    );
+                }
+                false
+            }
+        }
+    }
+
+    /// Records waiting in the queue.
+    pub fn queued(&self) -> u64 {
+        (self.tx.max_capacity() - self.tx.capacity()) as u64
+    }
+
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let c = &self.counters;
+        Snapshot {
+            queued: self.queued(),
+            unflushed: c.unflushed.load(Relaxed),
+            enqueued: c.enqueued.load(Relaxed),
+            dropped: c.dropped.load(Relaxed),
+            flushed: c.flushed.load(Relaxed),
+            write_errors: c.write_errors.load(Relaxed),
+            flush_failures: c.flush_failures.load(Relaxed),
+            consecutive_failures: c.consecutive_failures.load(Relaxed),
+            lost: c.lost.load(Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Record {
+        Record {
+            route: "/x".into(),
+            method: "GET",
+            status: 200,
+            duration_us: 5,
+            tenant: "anonymous".into(),
+            request_id: "r".into(),
+            ended_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_without_blocking() {
+        let (recorder, inbox) = channel(3);
+        let accepted = (0..10).filter(|_| recorder.record(record())).count();
+        assert_eq!(accepted, 3);
+        let s = recorder.snapshot();
+        assert_eq!((s.queued, s.enqueued, s.dropped), (3, 3, 7));
+        drop(inbox);
+        assert!(!recorder.record(record()), "closed queue drops too");
+        assert_eq!(recorder.snapshot().dropped, 8);
+    }
+}

@@ -1,0 +1,347 @@
+//! The admin analytics API (`/api/admin/analytics/…`, docs/analytics.md): platform admins read
+//! every tenant; an org admin reads their own tenant only (`tenants/{id}`). Handlers parse and
+//! authorize; the queries live in `unioneyes_actors::analytics::read`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use unioneyes_actors::analytics::keys::within_retention;
+use unioneyes_actors::analytics::read::{Figures, Reader};
+use unioneyes_actors::analytics::{LinkError, SLOW_KEEP};
+use uuid::Uuid;
+
+use super::method_not_allowed;
+use crate::auth::{identity_of, unauthorized, AuthFailure, Authn, OrgRole};
+use crate::error::{AppError, FieldProblem};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(get("/admin/analytics/summary", summary))
+        .service(get("/admin/analytics/endpoints", endpoints))
+        .service(get("/admin/analytics/slow", slow))
+        .service(get("/admin/analytics/tenants", tenants))
+        .service(get("/admin/analytics/tenants/{id}", tenant))
+        .service(get("/admin/analytics/history", history));
+}
+
+/// A GET resource with a 405 for every other method.
+fn get<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler))
+        .default_service(method_not_allowed("GET"))
+}
+
+/// Who may read what.
+enum Access {
+    All,
+    Tenant(Uuid),
+}
+
+async fn access(req: &HttpRequest, state: &AppState) -> Result<Access, AppError> {
+    match identity_of(req).authn {
+        Authn::Anonymous => Err(unauthorized(AuthFailure::Missing)),
+        Authn::Refused(f) => Err(unauthorized(f)),
+        Authn::PlatformAdmin => Ok(Access::All),
+        Authn::Session(s) => {
+            if s.role != OrgRole::Admin {
+                return Err(AppError::Forbidden(
+                    "Analytics need the organization admin role.".into(),
+                ));
+            }
+            let org = s.org_external_id.ok_or_else(|| {
+                AppError::Forbidden("The session has no active organization.".into())
+            })?;
+            Ok(Access::Tenant(
+                state.tenants.resolve(&state.db, &org).await?,
+            ))
+        }
+    }
+}
+
+async fn platform_admin(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
+    match access(req, state).await? {
+        Access::All => Ok(()),
+        Access::Tenant(_) => Err(AppError::Forbidden(
+            "Only platform admins read analytics across tenants; org admins read /api/admin/analytics/tenants/{their organization id}.".into(),
+        )),
+    }
+}
+
+fn reader(state: &AppState) -> Result<&Reader, AppError> {
+    state
+        .analytics
+        .as_ref()
+        .map(|a| &a.reader)
+        .ok_or(AppError::Unavailable {
+            code: "analytics_disabled",
+            retry_after_secs: 60,
+        })
+}
+
+fn unavailable(e: LinkError) -> AppError {
+    log::warn!("analytics read failed: {}", e.class());
+    AppError::Unavailable {
+        code: "analytics_unavailable",
+        retry_after_secs: 5,
+    }
+}
+
+fn invalid(field: &str, code: &'static str, message: &str) -> AppError {
+    AppError::validation(vec![FieldProblem::new(field, code, message)])
+}
+
+/// A `YYYY-MM-DD` date; `today` when absent.
+fn date(field: &str, value: Option<&str>, today: NaiveDate) -> Result<NaiveDate, AppError> {
+    let Some(v) = value else { return Ok(today) };
+    let shaped = v.len() == 10
+        && v.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    shaped
+        .then(|| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| invalid(field, "format", "must be a date YYYY-MM-DD (UTC)"))
+}
+
+fn limit(value: Option<u32>, default: u32, max: u32) -> Result<usize, AppError> {
+    match value.unwrap_or(default) {
+        n if (1..=max).contains(&n) => Ok(n as usize),
+        _ => Err(invalid(
+            "limit",
+            "range",
+            &format!("must be between 1 and {max}"),
+        )),
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Sort {
+    #[default]
+    Count,
+    Errors,
+    P95,
+}
+
+impl Sort {
+    fn as_str(self) -> &'static str {
+        match self {
+            Sort::Count => "count",
+            Sort::Errors => "errors",
+            Sort::P95 => "p95",
+        }
+    }
+
+    fn order(self, a: &Figures, b: &Figures) -> std::cmp::Ordering {
+        match self {
+            Sort::Count => b.count.cmp(&a.count),
+            Sort::Errors => b.errors.cmp(&a.errors).then(b.count.cmp(&a.count)),
+            Sort::P95 => b.p95_ms.unwrap_or(0.0).total_cmp(&a.p95_ms.unwrap_or(0.0)),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DayQuery {
+    date: Option<String>,
+    sort: Option<Sort>,
+    limit: Option<u32>,
+}
+
+/// The day asked for, and whether it is still kept (outside retention: empty figures).
+fn day(state: &AppState, q: &DayQuery, now: DateTime<Utc>) -> Result<(NaiveDate, bool), AppError> {
+    let day = date("date", q.date.as_deref(), now.date_naive())?;
+    Ok((
+        day,
+        within_retention(day, state.settings.analytics_retention_days, now),
+    ))
+}
+
+async fn summary(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<DayQuery>,
+) -> Result<HttpResponse, AppError> {
+    let now = Utc::now();
+    platform_admin(&req, &state).await?;
+    let reader = reader(&state)?;
+    let (day, kept) = day(&state, &q, now)?;
+    let body = if kept {
+        serde_json::to_value(reader.summary(day).await.map_err(unavailable)?)
+    } else {
+        serde_json::to_value(unioneyes_actors::analytics::read::Summary {
+            date: day,
+            figures: Figures::default(),
+            endpoints: 0,
+            tenants: 0,
+        })
+    };
+    Ok(HttpResponse::Ok().json(body.map_err(AppError::internal)?))
+}
+
+async fn endpoints(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<DayQuery>,
+) -> Result<HttpResponse, AppError> {
+    let now = Utc::now();
+    platform_admin(&req, &state).await?;
+    let reader = reader(&state)?;
+    let (day, kept) = day(&state, &q, now)?;
+    let limit = limit(q.limit, 100, 1000)?;
+    let sort = q.sort.unwrap_or_default();
+    let mut items = if kept {
+        reader.endpoints(day).await.map_err(unavailable)?
+    } else {
+        Vec::new()
+    };
+    items.sort_by(|a, b| sort.order(&a.figures, &b.figures));
+    items.truncate(limit);
+    Ok(HttpResponse::Ok().json(json!({ "date": day, "sort": sort.as_str(), "items": items })))
+}
+
+async fn slow(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<DayQuery>,
+) -> Result<HttpResponse, AppError> {
+    let now = Utc::now();
+    platform_admin(&req, &state).await?;
+    let reader = reader(&state)?;
+    let (day, kept) = day(&state, &q, now)?;
+    let limit = limit(q.limit, 100, SLOW_KEEP as u32)?;
+    let items = if kept {
+        reader.slow(day, limit).await.map_err(unavailable)?
+    } else {
+        Vec::new()
+    };
+    Ok(HttpResponse::Ok().json(json!({ "date": day, "items": items })))
+}
+
+async fn tenants(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<DayQuery>,
+) -> Result<HttpResponse, AppError> {
+    let now = Utc::now();
+    platform_admin(&req, &state).await?;
+    let reader = reader(&state)?;
+    let (day, kept) = day(&state, &q, now)?;
+    let limit = limit(q.limit, 100, 10_000)?;
+    let sort = q.sort.unwrap_or_default();
+    let mut items = if kept {
+        reader.tenants(day).await.map_err(unavailable)?
+    } else {
+        Vec::new()
+    };
+    items.sort_by(|a, b| sort.order(&a.figures, &b.figures));
+    items.truncate(limit);
+    Ok(HttpResponse::Ok().json(json!({ "date": day, "sort": sort.as_str(), "items": items })))
+}
+
+async fn tenant(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    q: web::Query<DayQuery>,
+) -> Result<HttpResponse, AppError> {
+    let now = Utc::now();
+    let id = id.into_inner();
+    if id.is_empty() || id.len() > 100 || id.chars().any(char::is_control) {
+        return Err(AppError::bad_request(
+            "invalid_path_parameter",
+            "The tenant id must be 1 to 100 printable characters.",
+        ));
+    }
+    if let Access::Tenant(own) = access(&req, &state).await? {
+        if own.to_string() != id {
+            return Err(AppError::Forbidden(
+                "Org admins read their own organization's analytics only.".into(),
+            ));
+        }
+    }
+    let reader = reader(&state)?;
+    let (day, kept) = day(&state, &q, now)?;
+    let detail = if kept {
+        reader.tenant(day, &id).await.map_err(unavailable)?
+    } else {
+        unioneyes_actors::analytics::read::TenantDetail {
+            date: day,
+            tenant: id,
+            figures: Figures::default(),
+            endpoints: Vec::new(),
+        }
+    };
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryQuery {
+    from: Option<String>,
+    to: Option<String>,
+    endpoint: Option<String>,
+}
+
+async fn history(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<HistoryQuery>,
+) -> Result<HttpResponse, AppError> {
+    let now = Utc::now();
+    platform_admin(&req, &state).await?;
+    let reader = reader(&state)?;
+    let retention = state.settings.analytics_retention_days;
+    let to = date("to", q.to.as_deref(), now.date_naive())?;
+    let default_from = to - Duration::days(6);
+    let from = date("from", q.from.as_deref(), default_from)?;
+    if from > to {
+        return Err(invalid("from", "range", "must not be after to"));
+    }
+    if (to - from).num_days() > i64::from(retention) {
+        let msg = format!("the range may span at most {retention} days (ANALYTICS_RETENTION_DAYS)");
+        return Err(invalid("from", "range", &msg));
+    }
+    let endpoint = q.endpoint.as_deref();
+    if let Some(e) = endpoint {
+        if e.len() > 300 || !e.contains(' ') || e.chars().any(char::is_control) {
+            return Err(invalid(
+                "endpoint",
+                "format",
+                "must be METHOD and route template, e.g. GET /api/members/{id}",
+            ));
+        }
+    }
+    // Only days still kept are read; the others are empty points.
+    let first_kept = from
+        .iter_days()
+        .take_while(|d| *d <= to)
+        .find(|d| within_retention(*d, retention, now));
+    let mut points = match first_kept {
+        Some(f) => reader.history(f, to, endpoint).await.map_err(unavailable)?,
+        None => Vec::new(),
+    };
+    let mut all = Vec::new();
+    for d in from.iter_days().take_while(|d| *d <= to) {
+        match points.first() {
+            Some(p) if p.date == d => all.push(points.remove(0)),
+            _ => all.push(unioneyes_actors::analytics::read::HistoryPoint {
+                date: d,
+                figures: Figures::default(),
+            }),
+        }
+    }
+    Ok(HttpResponse::Ok()
+        .json(json!({ "from": from, "to": to, "endpoint": endpoint, "points": all })))
+}
