@@ -2,13 +2,12 @@
 //! SQL in `crate::db::claims`.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::input::Input;
 use super::method_not_allowed;
 use super::middleware::RequestId;
-use super::pagination::{check_limit, decode_cursor, page};
+use super::pagination::{self, page};
 use crate::auth::Caller;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::claims::{self, ClaimPatch, NewClaim};
@@ -110,31 +109,13 @@ async fn create(
     Ok(HttpResponse::Created().json(claim))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-    status: Option<String>,
-}
-
 async fn list(
     caller: Caller,
     state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
+    query: web::Query<pagination::ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let q = query.into_inner();
-    let limit = check_limit(q.limit)?;
-    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    if let Some(s) = &q.status {
-        if !STATUSES.contains(&s.as_str()) {
-            return Err(AppError::validation(vec![FieldProblem::new(
-                "status",
-                "enum",
-                format!("must be one of: {}", STATUSES.join(", ")),
-            )]));
-        }
-    }
+    let q = query.into_inner().validate(STATUSES)?;
+    let (limit, after) = (q.limit, q.after);
     let client = state.db.get().await?;
     let rows = claims::list(
         &**client,

@@ -2,13 +2,12 @@
 //! input rules in `read_new_member` / `read_member_patch`, SQL in `crate::db::members`.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::input::Input;
 use super::method_not_allowed;
 use super::middleware::{RateLimit, RequestId};
-use super::pagination::{check_limit, decode_cursor, page};
+use super::pagination::{self, page};
 use crate::auth::Caller;
 use crate::crypto::sin::{Sin, SinKeyRing};
 use crate::db::audit::{self, AuditEntry};
@@ -167,31 +166,13 @@ fn entry<'a>(caller: &'a Caller, rid: &'a RequestId, action: &'a str, id: Uuid) 
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-    status: Option<String>,
-}
-
 async fn list(
     caller: Caller,
     state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
+    query: web::Query<pagination::ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let q = query.into_inner();
-    let limit = check_limit(q.limit)?;
-    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    if let Some(s) = &q.status {
-        if !STATUSES.contains(&s.as_str()) {
-            return Err(AppError::validation(vec![crate::error::FieldProblem::new(
-                "status",
-                "enum",
-                format!("must be one of: {}", STATUSES.join(", ")),
-            )]));
-        }
-    }
+    let q = query.into_inner().validate(STATUSES)?;
+    let (limit, after) = (q.limit, q.after);
     let client = state.db.get().await?;
     let rows = members::list(
         &**client,

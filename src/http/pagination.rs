@@ -8,6 +8,45 @@ use uuid::Uuid;
 use crate::error::{AppError, FieldProblem};
 
 pub const DEFAULT_LIMIT: i64 = 50;
+
+/// The query of every list route: `limit`, `cursor` and a `status` filter.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+    status: Option<String>,
+}
+
+/// A validated list query.
+#[derive(Debug)]
+pub struct ListParams {
+    pub limit: i64,
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub status: Option<String>,
+}
+
+impl ListQuery {
+    /// Checks the limit, decodes the cursor and checks the status against `statuses`.
+    pub fn validate(self, statuses: &[&str]) -> Result<ListParams, AppError> {
+        let limit = check_limit(self.limit)?;
+        let after = self.cursor.as_deref().map(decode_cursor).transpose()?;
+        if let Some(s) = &self.status {
+            if !statuses.contains(&s.as_str()) {
+                return Err(AppError::validation(vec![FieldProblem::new(
+                    "status",
+                    "enum",
+                    format!("must be one of: {}", statuses.join(", ")),
+                )]));
+            }
+        }
+        Ok(ListParams {
+            limit,
+            after,
+            status: self.status,
+        })
+    }
+}
 pub const MAX_LIMIT: i64 = 200;
 
 /// The position after a row: its (created_at, id), as base64url text.
