@@ -10,10 +10,15 @@ use derive_more::Display;
 use serde::Serialize;
 
 /// One field-level problem in a validation error.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldProblem {
+    /// The field (body property or query parameter) as the client sent it.
+    #[schema(examples("slug"))]
     pub field: String,
+    /// `required`, `type`, `length`, `format`, `enum`, `range`, `unknown_field`, `not_found`, …
+    #[schema(examples("format"))]
     pub code: &'static str,
+    #[schema(examples("must be 2 to 63 lowercase letters, digits or inner hyphens"))]
     pub message: String,
 }
 
@@ -79,20 +84,36 @@ pub enum AppError {
 impl std::error::Error for AppError {}
 
 /// The problem+json body. `instance` and `request_id` are filled in by the middleware.
-#[derive(Debug, Clone, Serialize)]
+/// Its derived schema is the `Problem` of the OpenAPI document (src/http/openapi/).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(description = "An RFC 9457 problem (`application/problem+json`): every error answer.")]
 pub struct Problem {
+    /// `/problems/{code}`.
     #[serde(rename = "type")]
+    #[schema(examples("/problems/validation_failed"))]
     pub kind: String,
+    /// The status's reason phrase.
+    #[schema(examples("Bad Request"))]
     pub title: &'static str,
+    #[schema(minimum = 400, maximum = 599, examples(400))]
     pub status: u16,
+    #[schema(examples("1 field is invalid"))]
     pub detail: String,
+    /// The request path (without the query).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, examples("/api/members"))]
     pub instance: Option<String>,
+    /// Machine-readable: the table in docs/api.md.
+    #[schema(examples("validation_failed"))]
     pub code: &'static str,
+    /// The request's `x-request-id`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     pub request_id: Option<String>,
+    /// `validation_failed` only: every field problem at once; absent otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(min_items = 1)]
     pub errors: Vec<FieldProblem>,
 }
 

@@ -28,6 +28,7 @@ use crate::crypto::sin::SinKeyRing;
 use crate::csrf::Csrf;
 use crate::db::{self, DatabaseProbe};
 use crate::http::{self, middleware::request_context};
+use crate::metrics::{Metrics, Sources as MetricSources};
 use crate::ratelimit::Limiter;
 use crate::state::{AppState, Lifecycle};
 
@@ -61,6 +62,9 @@ impl Stopper {
 
 pub struct Application {
     port: u16,
+    /// The internal metrics listener's bound port (METRICS_PORT), and its server.
+    metrics_port: Option<u16>,
+    metrics_handle: Option<ServerHandle>,
     server: actix_rt::task::JoinHandle<std::io::Result<()>>,
     handle: ServerHandle,
     state: AppState,
@@ -89,20 +93,34 @@ impl Application {
             Arc::clone(&health),
         );
         let (analytics, analytics_inbox) = crate::analytics::build(&settings, &cache).unzip();
+        let lifecycle = Arc::new(Lifecycle::default());
+        let limiter = Arc::new(limiter);
+        let csrf = Arc::new(
+            Csrf::from_settings(&settings.csrf, cache.clone()).map_err(StartupError::Setup)?,
+        );
+        let metrics = Arc::new(Metrics::new(MetricSources {
+            health: Arc::clone(&health),
+            health_interval: settings.health.interval,
+            lifecycle: Arc::clone(&lifecycle),
+            db: pool.clone(),
+            cache: cache.clone(),
+            analytics: analytics.as_ref().map(|a| a.recorder.clone()),
+            limiter: Arc::clone(&limiter),
+            csrf: Arc::clone(&csrf),
+        }));
         let state = AppState {
             settings: Arc::clone(&settings),
             db: pool.clone(),
             cache: cache.clone(),
             health,
-            limiter: Arc::new(limiter),
-            lifecycle: Arc::new(Lifecycle::default()),
+            limiter,
+            lifecycle,
             jwt: build_verifier(&settings)?.map(Arc::new),
             tenants: Arc::new(TenantCache::default()),
             sin_keys: build_sin_keys(&settings)?.map(Arc::new),
             analytics,
-            csrf: Arc::new(
-                Csrf::from_settings(&settings.csrf, cache.clone()).map_err(StartupError::Setup)?,
-            ),
+            csrf,
+            metrics,
         };
 
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
@@ -114,12 +132,31 @@ impl Application {
             .local_addr()
             .map_err(|e| StartupError::Setup(format!("no local address: {e}")))?
             .port();
+        let metrics_listener = bind_metrics(&settings)?;
         let server = serve(listener, state.clone(), extra)?;
         let handle = server.handle();
         log::info!("listening on http://{}:{port}", settings.server.host);
+        let (metrics_port, metrics_handle) = match metrics_listener {
+            Some((listener, metrics_port)) => {
+                let server =
+                    crate::metrics::serve_internal(listener, web::Data::new(state.clone()))
+                        .map_err(|e| StartupError::Setup(format!("cannot serve metrics: {e}")))?;
+                log::info!(
+                    "metrics on http://{}:{metrics_port}/metrics",
+                    settings.metrics.host
+                );
+                let metrics_handle = server.handle();
+                actix_rt::spawn(server);
+                (Some(metrics_port), Some(metrics_handle))
+            }
+            None => (None, None),
+        };
 
         let server = actix_rt::spawn(server);
         if let Err(e) = prepare_database(&state).await {
+            if let Some(h) = &metrics_handle {
+                h.stop(false).await;
+            }
             handle.stop(false).await;
             let _ = server.await;
             return Err(e);
@@ -140,6 +177,8 @@ impl Application {
         log::info!("ready ({})", settings.app_env.as_str());
         Ok(Self {
             port,
+            metrics_port,
+            metrics_handle,
             server,
             handle,
             state,
@@ -152,6 +191,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The bound port of the internal metrics listener; None without METRICS_PORT.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     pub fn state(&self) -> &AppState {
@@ -180,6 +224,7 @@ impl Application {
             analytics,
             actor_arbiter,
             stopper,
+            metrics_handle,
             ..
         } = self;
         tokio::select! {
@@ -197,6 +242,9 @@ impl Application {
             tokio::time::sleep(drain).await;
         }
         handle.stop(true).await;
+        if let Some(h) = metrics_handle {
+            h.stop(true).await;
+        }
         log::info!("http server stopped");
         // Final analytics flush: after the last request, before the pools close.
         if let Some(addr) = &analytics {
@@ -242,6 +290,23 @@ fn serve(
         .listen(listener)
         .map(|s| s.run())
         .map_err(|e| StartupError::Setup(format!("cannot serve: {e}")))
+}
+
+/// The internal metrics listener (METRICS_PORT), bound before anything is served.
+fn bind_metrics(settings: &Settings) -> Result<Option<(TcpListener, u16)>, StartupError> {
+    let Some(port) = settings.metrics.port else {
+        return Ok(None);
+    };
+    let addr = format!("{}:{port}", settings.metrics.host);
+    let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+        addr: addr.clone(),
+        source,
+    })?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| StartupError::Setup(format!("no local address: {e}")))?
+        .port();
+    Ok(Some((listener, port)))
 }
 
 /// The session-token verifier: CLERK_JWT_KEY, or in development the local key pair.

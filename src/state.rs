@@ -68,4 +68,6 @@ pub struct AppState {
     pub csrf: Arc<Csrf>,
     /// Request analytics; None when ANALYTICS_ENABLED=false or Redis is not configured.
     pub analytics: Option<crate::analytics::Analytics>,
+    /// Prometheus metrics (docs/monitoring.md): request series, read-at-scrape series.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 pub const LEEWAY_SECS: u64 = 30;
 
 /// The caller's role inside their organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrgRole {
     Admin,

@@ -51,6 +51,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub rate_limits: RateLimitSettings,
     pub csrf: CsrfSettings,
+    /// GET /metrics (docs/monitoring.md).
+    pub metrics: MetricsSettings,
     /// Development-only generated keys (the local JWT key pair) live here.
     pub dev_keys_dir: PathBuf,
 }
@@ -168,4 +170,17 @@ pub struct CsrfSettings {
     pub app_origins: Vec<String>,
     /// Lifetime of a token.
     pub token_ttl: Duration,
+}
+
+/// Where GET /metrics is served and who may read it (docs/monitoring.md).
+#[derive(Debug, Clone)]
+pub struct MetricsSettings {
+    /// Bearer token required to read /metrics; with no `port`, /metrics is served on the main
+    /// port only when this is set (never public by default).
+    pub token: Option<SecretString>,
+    /// Address of the internal metrics listener.
+    pub host: String,
+    /// When set, /metrics is served only on this internal port (0 picks a free one;
+    /// `Application::metrics_port()` reports the bound one) and the main port answers 404.
+    pub port: Option<u16>,
 }

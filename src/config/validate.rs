@@ -324,6 +324,7 @@ pub fn build(
         cx.problem(spec("SIN_ENCRYPTION_OLD_KEYS"), message, false);
     }
     let csrf = csrf_settings(&mut cx, app_env);
+    let metrics = metrics_settings(&mut cx, server.port, admin_api_token.as_ref());
     let dev_keys_dir = cx.core("DEV_KEYS_DIR", parse::path).unwrap_or_default();
     let rate_limits = crate::config::RateLimitSettings {
         presets: crate::ratelimit::preset::with_overrides(
@@ -369,6 +370,7 @@ pub fn build(
                 dev_keys_dir,
                 rate_limits,
                 csrf,
+                metrics,
             })
         }
         _ => None,
@@ -409,6 +411,40 @@ fn csrf_settings(cx: &mut Ctx<'_>, app_env: AppEnv) -> CsrfSettings {
             .unwrap_or_default(),
         token_ttl: secs(cx.int("CSRF_TOKEN_TTL_SECS")),
     }
+}
+
+/// METRICS_TOKEN, METRICS_HOST, METRICS_PORT (docs/monitoring.md). The token follows
+/// ADMIN_API_TOKEN's rule (at least 32 characters; too short: an error in staging/production,
+/// a warning elsewhere with /metrics off) and must not be the admin token, which would hand the
+/// scraper admin rights. METRICS_PORT must differ from PORT (both 0 is fine: two free ports).
+fn metrics_settings(
+    cx: &mut Ctx<'_>,
+    main_port: u16,
+    admin_token: Option<&SecretString>,
+) -> MetricsSettings {
+    use secrecy::ExposeSecret;
+    let mut token = cx.secret("METRICS_TOKEN", parse::admin_api_token);
+    let same_as_admin = matches!(
+        (&token, admin_token),
+        (Some(t), Some(a)) if t.expose_secret() == a.expose_secret()
+    );
+    if same_as_admin {
+        let strict = cx.app_env.is_strict();
+        let mut message =
+            "must differ from ADMIN_API_TOKEN: the scraper would hold admin rights".to_string();
+        if !strict {
+            message += "; /metrics is off";
+            token = None;
+        }
+        cx.problem(spec("METRICS_TOKEN"), message, strict);
+    }
+    let host = cx.core("METRICS_HOST", parse::host).unwrap_or_default();
+    let port = cx.int("METRICS_PORT").and_then(|v| u16::try_from(v).ok());
+    if let Some(p) = port.filter(|p| *p != 0 && *p == main_port) {
+        let message = format!("must differ from PORT (both are {p})");
+        cx.problem(spec("METRICS_PORT"), message, true);
+    }
+    MetricsSettings { token, host, port }
 }
 
 fn entry(spec: &'static VarSpec, cx: &Ctx<'_>, config_dir: &Path) -> ReportEntry {
@@ -559,6 +595,56 @@ mod tests {
         let r = load_env(&dev(&[("ADMIN_API_TOKEN", "short")]));
         assert!(message(&r.warnings, "ADMIN_API_TOKEN").contains("at least 32"));
         assert!(r.settings().is_some_and(|s| s.admin_api_token.is_none()));
+    }
+
+    #[test]
+    fn metrics_settings() {
+        let token = "metrics-0123456789abcdef0123456789abcdef";
+        let s = load_env(&dev(&[])).into_settings().expect("settings");
+        assert!(s.metrics.token.is_none() && s.metrics.port.is_none());
+        assert_eq!(s.metrics.host, "127.0.0.1");
+        let r = load_env(&with(
+            production(),
+            &[
+                ("METRICS_TOKEN", token),
+                ("METRICS_PORT", "9464"),
+                ("METRICS_HOST", "0.0.0.0"),
+            ],
+        ));
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        let s = r.into_settings().expect("settings");
+        assert_eq!(
+            (s.metrics.port, s.metrics.host.as_str()),
+            (Some(9464), "0.0.0.0")
+        );
+        assert!(s.metrics.token.is_some());
+        assert!(!format!("{:?}", s.metrics).contains(token), "redacted");
+        // Like ADMIN_API_TOKEN: too short is an error in production, off with a warning in dev.
+        let r = load_env(&with(production(), &[("METRICS_TOKEN", "HUNTER2M")]));
+        assert!(message(&r.errors, "METRICS_TOKEN").contains("at least 32"));
+        assert!(!r.render_table().contains("HUNTER2M") && !format!("{r:?}").contains("HUNTER2M"));
+        let r = load_env(&dev(&[("METRICS_TOKEN", "short")]));
+        assert!(message(&r.warnings, "METRICS_TOKEN").contains("at least 32"));
+        assert!(r.settings().is_some_and(|s| s.metrics.token.is_none()));
+        // Never the admin token.
+        let admin = "HUNTER2ADMIN-0123456789abcdef0123456789";
+        let r = load_env(&with(production(), &[("METRICS_TOKEN", admin)]));
+        assert!(message(&r.errors, "METRICS_TOKEN").contains("ADMIN_API_TOKEN"));
+        let r = load_env(&dev(&[
+            ("ADMIN_API_TOKEN", admin),
+            ("METRICS_TOKEN", admin),
+        ]));
+        assert!(message(&r.warnings, "METRICS_TOKEN").contains("ADMIN_API_TOKEN"));
+        assert!(r.settings().is_some_and(|s| s.metrics.token.is_none()));
+        // Its own port, in range.
+        let r = load_env(&dev(&[("PORT", "8080"), ("METRICS_PORT", "8080")]));
+        assert!(message(&r.errors, "METRICS_PORT").contains("differ from PORT"));
+        let r = load_env(&dev(&[("PORT", "0"), ("METRICS_PORT", "0")]));
+        assert!(r.settings().is_some_and(|s| s.metrics.port == Some(0)));
+        let r = load_env(&dev(&[("METRICS_PORT", "70000")]));
+        assert!(!message(&r.errors, "METRICS_PORT").is_empty());
+        let r = load_env(&dev(&[("METRICS_HOST", "http://x")]));
+        assert!(!message(&r.errors, "METRICS_HOST").is_empty());
     }
 
     #[test]

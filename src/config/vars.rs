@@ -216,6 +216,9 @@ pub const VARS: &[VarSpec] = &[
     int("CSRF_TOKEN_TTL_SECS", 900, 86_400, "3600").ex("3600", "Lifetime of a CSRF token; refreshed when less than 10 minutes remain."),
     var("RATE_LIMITS", K::Text, None).ex("AUTH=10/15m,EXPORTS=100/1h:dry-run", "Preset overrides: comma-separated NAME=LIMIT/WINDOW[:dry-run] (units s, m, h, d); see docs/rate-limits.md."),
     var("RATE_LIMIT_REDIS_TIMEOUT_MS", K::Int { min: 10, max: 1000 }, Some("75")).ex("75", "Deadline of one rate-limit check in Redis; past it the preset's failure policy applies."),
+    var("METRICS_TOKEN", K::Key, None).secret().service().ex("<another output of: openssl rand -hex 32>", "Bearer token of GET /metrics (at least 32 characters). Neither it nor METRICS_PORT set: /metrics answers 404; docs/monitoring.md."),
+    var("METRICS_HOST", K::Host, Some("127.0.0.1")).ex("0.0.0.0", "Address of the internal metrics listener (used only with METRICS_PORT)."),
+    var("METRICS_PORT", K::Int { min: 0, max: 65535 }, None).ex("9464", "When set, /metrics is served only on this internal port (0 picks a free one), no longer on PORT."),
     var("DEV_KEYS_DIR", K::Path, Some(".dev/keys")).ex(".dev/keys", "Directory of development-only generated keys (the local JWT key pair)."),
     var("RUST_LOG", K::LogFilter, Some("info")).ex("info,unioneyes=debug", "Log filter (env_logger syntax); not validated."),
 ];

@@ -7,14 +7,18 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 
-#[derive(Debug, Clone, Serialize)]
+/// A claim (grievance) of a member.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Claim {
     pub id: Uuid,
     pub member_id: Uuid,
     pub title: String,
+    /// Empty when none was given.
     pub description: String,
+    #[schema(schema_with = crate::http::openapi::schemas::claim_status)]
     pub status: String,
+    #[schema(schema_with = crate::http::openapi::schemas::claim_priority)]
     pub priority: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

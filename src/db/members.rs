@@ -8,16 +8,24 @@ use uuid::Uuid;
 use crate::crypto::sin::{mask_last3, EncryptedSin};
 use crate::error::AppError;
 
-#[derive(Debug, Clone, Serialize)]
+/// A member of the organization.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(examples(json!({"id": "7d2f3c52-0b5e-4d59-9b1a-2f3f1a0c9e11", "firstName": "Ann",
+    "lastName": "Lee", "email": "ann@local1.org", "memberNumber": "L1-0042", "status": "active",
+    "sinMasked": "***-***-286", "createdAt": "2026-12-03T17:00:00.123456Z",
+    "updatedAt": "2026-12-03T17:00:00.123456Z"})))]
 pub struct Member {
     pub id: Uuid,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
+    #[schema(required = true)]
     pub member_number: Option<String>,
+    #[schema(schema_with = crate::http::openapi::schemas::member_status)]
     pub status: String,
     /// `***-***-123`, or null when no SIN is on file. The full SIN is never in this type.
+    #[schema(required = true)]
     pub sin_masked: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

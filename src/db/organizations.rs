@@ -14,10 +14,13 @@ pub struct NewOrganization {
     pub external_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// An organization (tenant).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
     pub id: Uuid,
+    /// The Clerk organization id (`org_…`), null when none is linked.
+    #[schema(required = true)]
     pub external_id: Option<String>,
     pub name: String,
     pub slug: String,

@@ -6,3 +6,27 @@ mod view;
 
 pub use services::service_checks;
 pub use view::{health_body, health_json_body, HealthView};
+
+use std::time::Duration;
+
+use chrono::Utc;
+use unioneyes_actors::health::{HealthReport, Status, Verdict};
+
+use crate::state::Lifecycle;
+
+/// The instance verdict now, as /api/health, /readyz and the metrics say it: unhealthy while
+/// shutting down, or when the report is missing or older than 3 probe intervals; otherwise
+/// the worst weighed check.
+pub fn instance_verdict(
+    report: &HealthReport,
+    lifecycle: &Lifecycle,
+    interval: Duration,
+) -> Verdict {
+    if lifecycle.is_shutting_down() {
+        return Verdict {
+            status: Status::Unhealthy,
+            reason: Some("shutting_down"),
+        };
+    }
+    report.verdict(Utc::now(), interval * 3)
+}

@@ -7,14 +7,20 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 use unioneyes_actors::analytics::keys::within_retention;
-use unioneyes_actors::analytics::read::{Figures, Reader};
+use unioneyes_actors::analytics::read::{self, Figures, Reader};
 use unioneyes_actors::analytics::{LinkError, SLOW_KEEP};
 use uuid::Uuid;
 
 use super::method_not_allowed;
+use super::openapi::{problems, schemas};
 use crate::auth::{identity_of, unauthorized, AuthFailure, Authn, OrgRole};
 use crate::error::{AppError, FieldProblem};
 use crate::state::AppState;
+
+/// This module's operations in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(summary, endpoints, slow, tenants, tenant, history))]
+pub(super) struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(get("/admin/analytics/summary", summary))
@@ -124,7 +130,8 @@ fn limit(value: Option<u32>, default: u32, max: u32) -> Result<usize, AppError> 
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+/// The order of `items`: most requests, most errors, or slowest p95 first.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 enum Sort {
     #[default]
@@ -151,11 +158,19 @@ impl Sort {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// Unknown parameters are refused.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct DayQuery {
+    /// The UTC day, `YYYY-MM-DD`; default today. A day outside retention answers empty figures.
+    #[param(format = Date, nullable = false)]
     date: Option<String>,
+    /// Lists only (`endpoints`, `tenants`); default `count`.
+    #[param(inline, nullable = false)]
     sort: Option<Sort>,
+    /// Lists only: `endpoints` and `slow` 1 to 1000, `tenants` 1 to 10000; default 100.
+    #[param(minimum = 1, maximum = 10000, default = 100, nullable = false)]
     limit: Option<u32>,
 }
 
@@ -168,6 +183,23 @@ fn day(state: &AppState, q: &DayQuery, now: DateTime<Utc>) -> Result<(NaiveDate,
     ))
 }
 
+/// A day's totals
+///
+/// Platform admins.
+#[utoipa::path(
+    get,
+    path = "/api/admin/analytics/summary",
+    operation_id = "analyticsSummary",
+    tag = "admin-analytics",
+    params(DayQuery),
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "The figures.", body = read::Summary),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        problems::Common,
+    )
+)]
 async fn summary(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -190,6 +222,24 @@ async fn summary(
     Ok(HttpResponse::Ok().json(body.map_err(AppError::internal)?))
 }
 
+/// Figures per endpoint
+///
+/// Platform admins. Endpoints are `METHOD route template`; requests no route matched are
+/// `UNMATCHED`.
+#[utoipa::path(
+    get,
+    path = "/api/admin/analytics/endpoints",
+    operation_id = "analyticsEndpoints",
+    tag = "admin-analytics",
+    params(DayQuery),
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "The figures.", body = schemas::AnalyticsEndpoints),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        problems::Common,
+    )
+)]
 async fn endpoints(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -211,6 +261,23 @@ async fn endpoints(
     Ok(HttpResponse::Ok().json(json!({ "date": day, "sort": sort.as_str(), "items": items })))
 }
 
+/// The day's slowest requests
+///
+/// Platform admins. Slowest first; the day keeps 1,000.
+#[utoipa::path(
+    get,
+    path = "/api/admin/analytics/slow",
+    operation_id = "analyticsSlow",
+    tag = "admin-analytics",
+    params(DayQuery),
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "The figures.", body = schemas::AnalyticsSlow),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        problems::Common,
+    )
+)]
 async fn slow(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -229,6 +296,23 @@ async fn slow(
     Ok(HttpResponse::Ok().json(json!({ "date": day, "items": items })))
 }
 
+/// Figures per tenant
+///
+/// Platform admins. Tenants are organization ids, `anonymous`, `platform-admin` and `_overflow`.
+#[utoipa::path(
+    get,
+    path = "/api/admin/analytics/tenants",
+    operation_id = "analyticsTenants",
+    tag = "admin-analytics",
+    params(DayQuery),
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "The figures.", body = schemas::AnalyticsTenants),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        problems::Common,
+    )
+)]
 async fn tenants(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -250,6 +334,27 @@ async fn tenants(
     Ok(HttpResponse::Ok().json(json!({ "date": day, "sort": sort.as_str(), "items": items })))
 }
 
+/// One tenant's day
+///
+/// Platform admins; an org admin for their own organization id.
+#[utoipa::path(
+    get,
+    path = "/api/admin/analytics/tenants/{id}",
+    operation_id = "analyticsTenant",
+    tag = "admin-analytics",
+    params(
+        ("id" = String, Path,
+            description = "An organization id, `anonymous`, `platform-admin` or `_overflow`."),
+        DayQuery,
+    ),
+    security(("adminToken" = []), ("sessionBearer" = []), ("sessionCookie" = [])),
+    responses(
+        (status = 200, description = "The figures.", body = read::TenantDetail),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        problems::Common,
+    )
+)]
 async fn tenant(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -286,14 +391,39 @@ async fn tenant(
     Ok(HttpResponse::Ok().json(detail))
 }
 
-#[derive(Debug, Deserialize)]
+/// Unknown parameters are refused; the range may span at most `ANALYTICS_RETENTION_DAYS`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct HistoryQuery {
+    /// First UTC day, `YYYY-MM-DD`; default `to` − 6 days.
+    #[param(format = Date, nullable = false)]
     from: Option<String>,
+    /// Last UTC day, `YYYY-MM-DD`; default today.
+    #[param(format = Date, nullable = false)]
     to: Option<String>,
+    /// `METHOD route template`, e.g. `GET /api/members/{id}`; default the day's totals.
+    #[param(max_length = 300, nullable = false)]
     endpoint: Option<String>,
 }
 
+/// Figures per day over a range
+///
+/// Platform admins. One point per day, for one endpoint or the totals.
+#[utoipa::path(
+    get,
+    path = "/api/admin/analytics/history",
+    operation_id = "analyticsHistory",
+    tag = "admin-analytics",
+    params(HistoryQuery),
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "The figures.", body = schemas::AnalyticsHistory),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        problems::Common,
+    )
+)]
 async fn history(
     req: HttpRequest,
     state: web::Data<AppState>,

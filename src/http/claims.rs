@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::input::Input;
 use super::method_not_allowed;
 use super::middleware::RequestId;
+use super::openapi::{problems, schemas};
 use super::pagination::{self, page};
 use crate::auth::Caller;
 use crate::db::audit::{self, AuditEntry};
@@ -16,6 +17,11 @@ use crate::state::AppState;
 
 pub const STATUSES: &[&str] = &["open", "in_review", "resolved", "rejected"];
 pub const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
+
+/// This module's operations in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, fetch, patch))]
+pub(super) struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -85,6 +91,26 @@ fn not_found() -> AppError {
     AppError::NotFound("No such claim.".into())
 }
 
+/// Create a claim
+///
+/// Org admins. `memberId` must be a member of the organization (else 400 with
+/// `errors[].code` `not_found`). Audited.
+#[utoipa::path(
+    post,
+    path = "/api/claims",
+    operation_id = "createClaim",
+    tag = "claims",
+    request_body = schemas::NewClaim,
+    security(("sessionBearer" = []), ("sessionCookie" = [], "csrfToken" = [])),
+    responses(
+        (status = 201, description = "The claim.", body = claims::Claim),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        (status = 413, response = problems::PayloadTooLarge),
+        (status = 415, response = problems::UnsupportedMediaType),
+        problems::Common,
+    )
+)]
 async fn create(
     caller: Caller,
     request_id: RequestId,
@@ -109,6 +135,25 @@ async fn create(
     Ok(HttpResponse::Created().json(claim))
 }
 
+/// List the organization's claims
+///
+/// Oldest first; follow `nextCursor`. Org members and admins; platform admins name the
+/// organization with `x-organization-id`.
+#[utoipa::path(
+    get,
+    path = "/api/claims",
+    operation_id = "listClaims",
+    tag = "claims",
+    params(pagination::ListQuery, schemas::ClaimFilter, schemas::TenantHeader),
+    security(("sessionBearer" = []), ("sessionCookie" = []), ("adminToken" = [])),
+    responses(
+        (status = 200, description = "One page of claims.", body = schemas::ClaimPage),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        problems::Common,
+    )
+)]
 async fn list(
     caller: Caller,
     state: web::Data<AppState>,
@@ -129,6 +174,22 @@ async fn list(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "nextCursor": next })))
 }
 
+/// Get a claim
+#[utoipa::path(
+    get,
+    path = "/api/claims/{id}",
+    operation_id = "getClaim",
+    tag = "claims",
+    params(("id" = Uuid, Path, description = "The claim's id."), schemas::TenantHeader),
+    security(("sessionBearer" = []), ("sessionCookie" = []), ("adminToken" = [])),
+    responses(
+        (status = 200, description = "The claim.", body = claims::Claim),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        problems::Common,
+    )
+)]
 async fn fetch(
     caller: Caller,
     state: web::Data<AppState>,
@@ -141,6 +202,27 @@ async fn fetch(
     Ok(HttpResponse::Ok().json(claim))
 }
 
+/// Update a claim
+///
+/// Org admins. Only the fields sent change. Audited.
+#[utoipa::path(
+    patch,
+    path = "/api/claims/{id}",
+    operation_id = "updateClaim",
+    tag = "claims",
+    params(("id" = Uuid, Path, description = "The claim's id.")),
+    request_body = schemas::ClaimPatch,
+    security(("sessionBearer" = []), ("sessionCookie" = [], "csrfToken" = [])),
+    responses(
+        (status = 200, description = "The updated claim.", body = claims::Claim),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        (status = 413, response = problems::PayloadTooLarge),
+        (status = 415, response = problems::UnsupportedMediaType),
+        problems::Common,
+    )
+)]
 async fn patch(
     caller: Caller,
     request_id: RequestId,

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::method_not_allowed;
 use super::middleware::log_context;
+use super::openapi::{problems, schemas};
 use crate::auth::{identity_of, unauthorized, AuthFailure, Authn, Identity};
 use crate::csrf::store::Unavailable;
 use crate::csrf::{origin, token, IssueError, Reason, Rejection, TOKEN_COOKIE};
@@ -27,12 +28,31 @@ pub const EXEMPT_ROUTES: &[(&str, &str, &str)] = &[
     ("GET, HEAD", "/livez", "health: read-only, no session"),
     ("GET, HEAD", "/readyz", "health: read-only, no session"),
     ("GET, HEAD", "/static/csrf.js", "a static file"),
+    ("GET, HEAD", "/api/openapi.json", "public API description"),
+    ("GET, HEAD", "/api/docs", "a redirect to the docs UI"),
+    ("GET, HEAD", "/api/docs/", "the docs UI: a static file"),
+    ("GET, HEAD", "/api/docs/{file}", "docs UI files (static)"),
+    (
+        "GET, HEAD",
+        "/metrics",
+        "metrics: read-only, its own bearer token, never the session",
+    ),
+    ("GET, HEAD", "/admin", "the dashboard page (static)"),
+    ("GET, HEAD", "/admin/", "a redirect to /admin"),
+    ("GET, HEAD", "/admin/dashboard.js", "a static file"),
+    ("GET, HEAD", "/admin/format.js", "a static file"),
+    ("GET, HEAD", "/admin/dashboard.css", "a static file"),
     (
         "POST",
         "/api/webhooks/stripe",
         "verified by Stripe's signature; never reads the session",
     ),
 ];
+
+/// This module's operations in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(csrf_token, logout, helper_js))]
+pub(super) struct Api;
 
 /// Routes inside the checked /api scope (the logout POST is CSRF-checked like any write).
 pub fn api_routes(cfg: &mut web::ServiceConfig) {
@@ -93,6 +113,26 @@ fn session_of(identity: &Identity) -> Result<String, AppError> {
 }
 
 /// `GET /api/csrf-token`: `{token, expiresAt}`, never cached, with the cookie.
+#[utoipa::path(
+    get,
+    path = "/api/csrf-token",
+    operation_id = "getCsrfToken",
+    tag = "csrf",
+    summary = "Get the session's CSRF token",
+    description = "The session's current token while it has more than 10 minutes left, else a \
+        new one; also set as the `__Host-csrf-token` cookie. Sessions only: the admin token gets \
+        403 `forbidden`, a logged-out session 401 `session_ended`, a foreign origin 403 \
+        `csrf_origin_rejected`.",
+    security(("sessionBearer" = []), ("sessionCookie" = [])),
+    responses(
+        (status = 200, description = "The token (`Cache-Control: no-store`).",
+            body = schemas::CsrfToken,
+            headers(("Set-Cookie" = String,
+                description = "`__Host-csrf-token=…; Path=/; Secure; SameSite=Strict; …`"))),
+        (status = 403, response = problems::Forbidden),
+        problems::Common,
+    )
+)]
 async fn csrf_token(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -124,6 +164,24 @@ async fn csrf_token(
 
 /// `POST /api/auth/logout`: the session's tokens end (in Redis, for every instance) and the
 /// cookie expires. With Redis unavailable the end cannot be recorded: 503, retry.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    operation_id = "logout",
+    tag = "csrf",
+    summary = "End the session's CSRF tokens",
+    description = "Every token of the session stops working and `GET /api/csrf-token` answers \
+        401 `session_ended` for it; the `__Host-csrf-token` cookie expires. Does not sign out of \
+        Clerk. Checked like any write. Redis unavailable: 503 `csrf_store_unavailable`, retry.",
+    security(("sessionBearer" = []), ("sessionCookie" = [], "csrfToken" = [])),
+    responses(
+        (status = 204, description = "The session's tokens ended; the cookie expired.",
+            headers(("Set-Cookie" = String,
+                description = "The expired `__Host-csrf-token` cookie."))),
+        (status = 403, response = problems::Forbidden),
+        problems::Common,
+    )
+)]
 async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let identity = identity_of(&req);
     let session_id = session_of(&identity)?;
@@ -149,6 +207,20 @@ async fn logout(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     }
 }
 
+/// The CSRF browser helper
+///
+/// A dependency-free ES module: `csrfFetch`, `logout`, `reset`, `csrfToken`,
+/// `createCsrfClient` (docs/csrf.md).
+#[utoipa::path(
+    method(get, head),
+    path = "/static/csrf.js",
+    operation_id = "csrfHelperJs",
+    tag = "static",
+    responses(
+        (status = 200, description = "The module (`Cache-Control: no-cache`).",
+            content_type = "text/javascript; charset=utf-8", body = String),
+    )
+)]
 async fn helper_js() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((

@@ -9,11 +9,17 @@ use tokio_postgres::types::ToSql;
 
 use super::method_not_allowed;
 use super::middleware::RateLimit;
+use super::openapi::problems;
 use crate::auth::Caller;
 use crate::csv;
 use crate::error::AppError;
 use crate::ratelimit::PresetName;
 use crate::state::AppState;
+
+/// This module's operations in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(members_csv))]
+pub(super) struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -57,6 +63,25 @@ fn record(row: &tokio_postgres::Row) -> String {
     ])
 }
 
+/// Export the members as CSV
+///
+/// Org admins. Streamed row by row (RFC 4180, CRLF); a cell starting with `= + - @`, tab or CR
+/// is prefixed with `'`. Never includes SINs. Rate limited by the `EXPORTS` preset.
+#[utoipa::path(
+    get,
+    path = "/api/exports/members.csv",
+    operation_id = "exportMembersCsv",
+    tag = "exports",
+    security(("sessionBearer" = []), ("sessionCookie" = [])),
+    responses(
+        (status = 200, description = "The organization's members, oldest first, with a header row \
+            `id,first_name,last_name,email,member_number,status,created_at,updated_at` \
+            (`Content-Disposition: attachment; filename=\"members.csv\"`).",
+            content_type = "text/csv; charset=utf-8", body = String),
+        (status = 403, response = problems::Forbidden),
+        problems::Common,
+    )
+)]
 async fn members_csv(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     caller.require_org_admin()?;
     let client = state.db.get().await?;

@@ -3,15 +3,20 @@
 
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{guard, web, HttpRequest, HttpResponse};
-use chrono::Utc;
 use serde_json::json;
 use unioneyes_actors::health::{Status, Verdict};
 
 use super::method_not_allowed;
 use super::middleware::KeepBody;
+use super::openapi::schemas;
 use crate::auth::is_admin_request;
 use crate::health::{health_body, health_json_body, HealthView};
 use crate::state::AppState;
+
+/// This module's operations in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(health, livez, readyz))]
+pub(super) struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(probe_resource("/api/health", health))
@@ -37,14 +42,11 @@ where
 
 /// The instance verdict now: the cached report, unless the instance is stopping.
 fn current_verdict(state: &AppState) -> Verdict {
-    if state.lifecycle.is_shutting_down() {
-        return Verdict {
-            status: Status::Unhealthy,
-            reason: Some("shutting_down"),
-        };
-    }
-    let stale_after = state.settings.health.interval * 3;
-    state.health.load().verdict(Utc::now(), stale_after)
+    crate::health::instance_verdict(
+        &state.health.load(),
+        &state.lifecycle,
+        state.settings.health.interval,
+    )
 }
 
 fn no_store() -> CacheControl {
@@ -58,6 +60,28 @@ fn wants_health_json(req: &HttpRequest) -> bool {
         .any(|v| v.contains("application/health+json"))
 }
 
+/// The instance's health
+///
+/// From the health supervisor's cached report (never probes); `Cache-Control: no-store`.
+/// `Accept: application/health+json` gives the IETF health-check draft format. With
+/// `Authorization: Bearer <ADMIN_API_TOKEN>` each check also has `errorClass` and `details`;
+/// anonymous answers carry statuses only.
+#[utoipa::path(
+    method(get, head),
+    path = "/api/health",
+    operation_id = "health",
+    tag = "health",
+    responses(
+        (status = 200, description = "`healthy` or `degraded`.", content(
+            (schemas::HealthReport = "application/json"),
+            (schemas::HealthJson = "application/health+json"),
+        )),
+        (status = 503, description = "`unhealthy` (the same body).", content(
+            (schemas::HealthReport = "application/json"),
+            (schemas::HealthJson = "application/health+json"),
+        )),
+    )
+)]
 async fn health(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let report = state.health.load();
     let verdict = current_verdict(&state);
@@ -85,12 +109,36 @@ async fn health(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     res
 }
 
+/// Liveness
+///
+/// 200 while the process runs; no dependency checks.
+#[utoipa::path(
+    method(get, head),
+    path = "/livez",
+    operation_id = "livez",
+    tag = "health",
+    responses((status = 200, description = "Alive.", body = schemas::Liveness)),
+)]
 async fn livez() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(no_store())
         .json(json!({ "status": "alive" }))
 }
 
+/// Readiness
+///
+/// Ready only after the startup checks passed, while the database is healthy and the instance
+/// is not shutting down.
+#[utoipa::path(
+    method(get, head),
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready.", body = schemas::Readiness),
+        (status = 503, description = "Not ready, with the reason.", body = schemas::Readiness),
+    ),
+)]
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let reason = if state.lifecycle.is_shutting_down() {
         Some("shutting_down")

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::input::Input;
 use super::method_not_allowed;
 use super::middleware::{RateLimit, RequestId};
+use super::openapi::{problems, schemas};
 use super::pagination::{self, page};
 use crate::auth::Caller;
 use crate::crypto::sin::{Sin, SinKeyRing};
@@ -25,6 +26,11 @@ const FIELDS: &[&str] = &[
     "status",
     "sin",
 ];
+
+/// This module's operations in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, fetch, patch, remove, reveal_sin))]
+pub(super) struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -132,6 +138,27 @@ pub fn read_member_patch(
     Ok((patch, sin))
 }
 
+/// Create a member
+///
+/// Org admins. Every field problem is reported at once (unknown fields too). The SIN is stored
+/// encrypted; answers show only `sinMasked`. Audited.
+#[utoipa::path(
+    post,
+    path = "/api/members",
+    operation_id = "createMember",
+    tag = "members",
+    request_body = schemas::NewMember,
+    security(("sessionBearer" = []), ("sessionCookie" = [], "csrfToken" = [])),
+    responses(
+        (status = 201, description = "The member.", body = members::Member),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        (status = 409, response = problems::Conflict),
+        (status = 413, response = problems::PayloadTooLarge),
+        (status = 415, response = problems::UnsupportedMediaType),
+        problems::Common,
+    )
+)]
 async fn create(
     caller: Caller,
     request_id: RequestId,
@@ -166,6 +193,25 @@ fn entry<'a>(caller: &'a Caller, rid: &'a RequestId, action: &'a str, id: Uuid) 
     }
 }
 
+/// List the organization's members
+///
+/// Oldest first; follow `nextCursor`. Org members and admins; platform admins name the
+/// organization with `x-organization-id`.
+#[utoipa::path(
+    get,
+    path = "/api/members",
+    operation_id = "listMembers",
+    tag = "members",
+    params(pagination::ListQuery, schemas::MemberFilter, schemas::TenantHeader),
+    security(("sessionBearer" = []), ("sessionCookie" = []), ("adminToken" = [])),
+    responses(
+        (status = 200, description = "One page of members.", body = schemas::MemberPage),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        problems::Common,
+    )
+)]
 async fn list(
     caller: Caller,
     state: web::Data<AppState>,
@@ -190,6 +236,22 @@ fn not_found() -> AppError {
     AppError::NotFound("No such member.".into())
 }
 
+/// Get a member
+#[utoipa::path(
+    get,
+    path = "/api/members/{id}",
+    operation_id = "getMember",
+    tag = "members",
+    params(("id" = Uuid, Path, description = "The member's id."), schemas::TenantHeader),
+    security(("sessionBearer" = []), ("sessionCookie" = []), ("adminToken" = [])),
+    responses(
+        (status = 200, description = "The member.", body = members::Member),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        problems::Common,
+    )
+)]
 async fn fetch(
     caller: Caller,
     state: web::Data<AppState>,
@@ -202,6 +264,29 @@ async fn fetch(
     Ok(HttpResponse::Ok().json(member))
 }
 
+/// Update a member
+///
+/// Org admins. Only the fields sent change; `memberNumber` and `sin` may be null to clear.
+/// Audited.
+#[utoipa::path(
+    patch,
+    path = "/api/members/{id}",
+    operation_id = "updateMember",
+    tag = "members",
+    params(("id" = Uuid, Path, description = "The member's id.")),
+    request_body = schemas::MemberPatch,
+    security(("sessionBearer" = []), ("sessionCookie" = [], "csrfToken" = [])),
+    responses(
+        (status = 200, description = "The updated member.", body = members::Member),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        (status = 409, response = problems::Conflict),
+        (status = 413, response = problems::PayloadTooLarge),
+        (status = 415, response = problems::UnsupportedMediaType),
+        problems::Common,
+    )
+)]
 async fn patch(
     caller: Caller,
     request_id: RequestId,
@@ -227,6 +312,24 @@ async fn patch(
     Ok(HttpResponse::Ok().json(member))
 }
 
+/// Delete a member
+///
+/// Org admins. The member's claims go too. Audited.
+#[utoipa::path(
+    delete,
+    path = "/api/members/{id}",
+    operation_id = "deleteMember",
+    tag = "members",
+    params(("id" = Uuid, Path, description = "The member's id.")),
+    security(("sessionBearer" = []), ("sessionCookie" = [], "csrfToken" = [])),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        problems::Common,
+    )
+)]
 async fn remove(
     caller: Caller,
     request_id: RequestId,
@@ -246,6 +349,23 @@ async fn remove(
 }
 
 /// The full SIN, for an org admin of the member's organization; every reveal is audited.
+#[utoipa::path(
+    post,
+    path = "/api/members/{id}/sin/reveal",
+    operation_id = "revealMemberSin",
+    tag = "members",
+    summary = "Reveal a member's SIN",
+    params(("id" = Uuid, Path, description = "The member's id.")),
+    security(("sessionBearer" = []), ("sessionCookie" = [], "csrfToken" = [])),
+    responses(
+        (status = 200, description = "The SIN (`Cache-Control: no-store`).",
+            body = schemas::RevealedSin),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        problems::Common,
+    )
+)]
 async fn reveal_sin(
     caller: Caller,
     request_id: RequestId,

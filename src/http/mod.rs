@@ -1,17 +1,21 @@
 //! HTTP: routes, extractor configuration (so actix's own errors are problem+json too) and
 //! middleware.
 
+mod admin_page;
 mod analytics;
 mod claims;
 mod csrf_routes;
 pub use csrf_routes::{EXEMPT_ROUTES, HELPER_JS};
+mod docs;
 mod exports;
 mod extract;
 mod health;
 pub mod input;
+mod me;
 mod members;
 pub use members::sin_aad;
 pub mod middleware;
+pub mod openapi;
 mod organizations;
 pub use organizations::{validate_new_organization, CreateOrganization};
 pub mod pagination;
@@ -28,7 +32,12 @@ pub use extract::extractor_configs;
 /// Every route of the service. Health routes live outside /api's middleware concerns.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     health::routes(cfg);
+    // Outside /api: its own token or its own port (docs/monitoring.md).
+    crate::metrics::routes(cfg);
     csrf_routes::static_routes(cfg);
+    // Public and read-only: outside the identified, CSRF-checked /api scope.
+    docs::routes(cfg);
+    admin_page::routes(cfg);
     // Signature-verified, never reads the session: outside the identified scope.
     cfg.service(
         web::scope("/api/webhooks")
@@ -49,6 +58,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(claims::routes)
             .configure(exports::routes)
             .configure(analytics::routes)
+            .configure(me::routes)
             .configure(csrf_routes::api_routes),
     );
 }

@@ -7,11 +7,17 @@ use uuid::Uuid;
 
 use super::method_not_allowed;
 use super::middleware::RequestId;
+use super::openapi::{problems, schemas};
 use crate::auth::AdminCaller;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::organizations::{self, NewOrganization};
 use crate::error::{AppError, FieldProblem};
 use crate::state::AppState;
+
+/// This module's operations in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, list, fetch))]
+pub(super) struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -27,11 +33,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/admin/organizations`. Unknown fields are refused.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(examples(json!({"name": "Local 1", "slug": "local-1", "externalId": "org_2abc"})))]
 pub struct CreateOrganization {
+    /// Trimmed; 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    /// 2 to 63 lowercase letters, digits or inner hyphens; unique.
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$")]
     pub slug: String,
+    /// The Clerk organization id (`org_…`): 1 to 100 printable characters; unique.
+    #[schema(min_length = 1, max_length = 100, nullable = false)]
     pub external_id: Option<String>,
 }
 
@@ -89,6 +103,26 @@ pub fn validate_new_organization(input: CreateOrganization) -> Result<NewOrganiz
     })
 }
 
+/// Create an organization
+///
+/// Platform admins. Audited.
+#[utoipa::path(
+    post,
+    path = "/api/admin/organizations",
+    operation_id = "createOrganization",
+    tag = "admin-organizations",
+    request_body = CreateOrganization,
+    security(("adminToken" = [])),
+    responses(
+        (status = 201, description = "The organization.", body = organizations::Organization),
+        (status = 400, response = problems::BadRequest),
+        (status = 403, response = problems::Forbidden),
+        (status = 409, response = problems::Conflict),
+        (status = 413, response = problems::PayloadTooLarge),
+        (status = 415, response = problems::UnsupportedMediaType),
+        problems::Common,
+    )
+)]
 async fn create(
     _admin: AdminCaller,
     request_id: RequestId,
@@ -129,12 +163,31 @@ async fn create(
     Ok(HttpResponse::Created().json(org))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// How many organizations (the oldest first).
+    #[param(minimum = 1, maximum = 200, default = 50, nullable = false)]
     limit: Option<u16>,
 }
 
+/// List organizations
+///
+/// Platform admins. Oldest first; no paging beyond `limit`.
+#[utoipa::path(
+    get,
+    path = "/api/admin/organizations",
+    operation_id = "listOrganizations",
+    tag = "admin-organizations",
+    params(ListQuery),
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "The organizations.", body = schemas::OrganizationList),
+        (status = 400, response = problems::BadRequest),
+        problems::Common,
+    )
+)]
 async fn list(
     _admin: AdminCaller,
     state: web::Data<AppState>,
@@ -153,6 +206,23 @@ async fn list(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }
 
+/// Get an organization
+///
+/// Platform admins.
+#[utoipa::path(
+    get,
+    path = "/api/admin/organizations/{id}",
+    operation_id = "getOrganization",
+    tag = "admin-organizations",
+    params(("id" = Uuid, Path, description = "The organization's id.")),
+    security(("adminToken" = [])),
+    responses(
+        (status = 200, description = "The organization.", body = organizations::Organization),
+        (status = 400, response = problems::BadRequest),
+        (status = 404, response = problems::NotFound),
+        problems::Common,
+    )
+)]
 async fn fetch(
     _admin: AdminCaller,
     state: web::Data<AppState>,

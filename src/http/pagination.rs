@@ -9,12 +9,19 @@ use crate::error::{AppError, FieldProblem};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 
-/// The query of every list route: `limit`, `cursor` and a `status` filter.
-#[derive(Debug, serde::Deserialize)]
+/// The query of every list route: `limit`, `cursor` and a `status` filter (documented per
+/// route, with its values). Unknown parameters are refused.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Items per page.
+    #[param(minimum = 1, maximum = 200, default = 50, nullable = false)]
     limit: Option<i64>,
+    /// `nextCursor` of the previous page.
+    #[param(max_length = 200, nullable = false)]
     cursor: Option<String>,
+    #[param(ignore)]
     status: Option<String>,
 }
 

@@ -6,9 +6,15 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use super::method_not_allowed;
+use super::openapi::{problems, schemas};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::stripe;
+
+/// This module's operations in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(stripe_webhook))]
+pub(super) struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -26,6 +32,37 @@ struct Event {
     created: Option<i64>,
 }
 
+/// Receive a Stripe event
+///
+/// No session: the `Stripe-Signature` header is verified (HMAC-SHA256 with
+/// `STRIPE_WEBHOOK_SECRET`, any `v1` may match, 5-minute tolerance). Each event id is
+/// processed once; a replay is acknowledged with `duplicate: true`. Rate limited by the
+/// `WEBHOOKS` preset (fails open). Not CSRF-checked. A refused signature answers 400
+/// `invalid_signature`, a body that is not an event 400 `invalid_event`, and without
+/// `STRIPE_WEBHOOK_SECRET` the route answers 503 `stripe_not_configured`.
+#[utoipa::path(
+    post,
+    path = "/api/webhooks/stripe",
+    operation_id = "receiveStripeEvent",
+    tag = "webhooks",
+    request_body(
+        description = "A Stripe event object, verified byte for byte against the signature \
+            before it is parsed.",
+        content = serde_json::Value,
+        content_type = "application/json",
+        example = json!({"id": "evt_1", "type": "invoice.paid", "created": 1700000000})
+    ),
+    security(("stripeSignature" = [])),
+    responses(
+        (status = 200, description = "Accepted (or a replay, not processed again).",
+            body = schemas::WebhookAck),
+        (status = 400, response = problems::BadRequest),
+        (status = 413, response = problems::PayloadTooLarge),
+        (status = 429, response = problems::TooManyRequests),
+        (status = 500, response = problems::InternalError),
+        (status = 503, response = problems::ServiceUnavailable),
+    )
+)]
 async fn stripe_webhook(
     req: HttpRequest,
     state: web::Data<AppState>,

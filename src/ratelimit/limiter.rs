@@ -51,6 +51,22 @@ pub enum Backend {
     FailOpen,
 }
 
+impl Backend {
+    pub const ALL: [Backend; 3] = [Backend::Redis, Backend::Memory, Backend::FailOpen];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Redis => "redis",
+            Backend::Memory => "memory",
+            Backend::FailOpen => "fail_open",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
 pub struct Limiter {
     cache: Cache,
     script: redis::Script,
@@ -64,6 +80,8 @@ pub struct Limiter {
     probing: AtomicBool,
     in_outage: AtomicBool,
     rejections: HashMap<PresetName, AtomicU64>,
+    /// Checks decided by each backend (`Backend::index`), for /metrics.
+    decisions: [AtomicU64; 3],
 }
 
 impl Limiter {
@@ -83,6 +101,7 @@ impl Limiter {
                 .iter()
                 .map(|p| (p.name, AtomicU64::new(0)))
                 .collect(),
+            decisions: Default::default(),
         }
     }
 
@@ -103,6 +122,24 @@ impl Limiter {
         }
     }
 
+    /// How many checks `backend` decided since the start.
+    pub fn decisions(&self, backend: Backend) -> u64 {
+        self.decisions[backend.index()].load(Ordering::Relaxed)
+    }
+
+    /// True while checks skip Redis: Redis is not configured, or a check failed and none has
+    /// succeeded since (presets then follow their failure policy: in memory or fail open).
+    pub fn fallback_active(&self) -> bool {
+        self.cache.shared().is_none() || self.in_outage.load(Ordering::Acquire)
+    }
+
+    /// Check and record one request of `subject` against `preset`.
+    pub async fn check(&self, preset: &Preset, subject: &str) -> (Decision, Backend) {
+        let (decision, backend) = self.decide(preset, subject).await;
+        self.decisions[backend.index()].fetch_add(1, Ordering::Relaxed);
+        (decision, backend)
+    }
+
     /// The Redis key of one check: prefix, version, one hash tag, the subject hashed.
     pub fn key(&self, preset: &Preset, subject: &str) -> String {
         let digest = hex::encode(Sha256::digest(subject.as_bytes()));
@@ -115,8 +152,7 @@ impl Limiter {
         )
     }
 
-    /// Check and record one request of `subject` against `preset`.
-    pub async fn check(&self, preset: &Preset, subject: &str) -> (Decision, Backend) {
+    async fn decide(&self, preset: &Preset, subject: &str) -> (Decision, Backend) {
         let key = self.key(preset, subject);
         if self.may_use_redis() {
             match self.redis_check(preset, &key).await {

@@ -13,9 +13,11 @@ use super::keys::{self, DayKeys};
 use super::link::{parse, LinkError, RedisLink};
 use super::stats::{decode_counts, Stats};
 
-/// The figures of one endpoint, tenant or day.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+/// The figures of one endpoint, tenant or day. Durations in milliseconds; null when there
+/// were no requests.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AnalyticsFigures)]
 pub struct Figures {
     pub count: u64,
     /// 4xx and 5xx answers.
@@ -24,12 +26,19 @@ pub struct Figures {
     pub server_errors: u64,
     /// errors / count (0 when there were no requests).
     pub error_rate: f64,
+    #[schema(required = true)]
     pub avg_ms: Option<f64>,
+    #[schema(required = true)]
     pub min_ms: Option<f64>,
+    #[schema(required = true)]
     pub p50_ms: Option<f64>,
+    #[schema(required = true)]
     pub p90_ms: Option<f64>,
+    #[schema(required = true)]
     pub p95_ms: Option<f64>,
+    #[schema(required = true)]
     pub p99_ms: Option<f64>,
+    #[schema(required = true)]
     pub max_ms: Option<f64>,
 }
 
@@ -62,8 +71,10 @@ impl Figures {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A day's totals.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AnalyticsSummary)]
 pub struct Summary {
     pub date: NaiveDate,
     #[serde(flatten)]
@@ -72,8 +83,10 @@ pub struct Summary {
     pub tenants: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One endpoint's figures of a day.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AnalyticsEndpoint)]
 pub struct EndpointRow {
     pub method: String,
     pub route: String,
@@ -81,24 +94,30 @@ pub struct EndpointRow {
     pub figures: Figures,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One tenant's figures of a day.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AnalyticsTenant)]
 pub struct TenantRow {
     pub tenant: String,
     #[serde(flatten)]
     pub figures: Figures,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// How often a tenant called one endpoint that day.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AnalyticsEndpointCount)]
 pub struct EndpointCount {
     pub method: String,
     pub route: String,
     pub count: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One tenant's day: figures and count per endpoint.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AnalyticsTenantDetail)]
 pub struct TenantDetail {
     pub date: NaiveDate,
     pub tenant: String,
@@ -107,8 +126,10 @@ pub struct TenantDetail {
     pub endpoints: Vec<EndpointCount>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One of the day's slowest requests.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AnalyticsSlowRequest)]
 pub struct SlowRow {
     pub duration_ms: f64,
     pub status: u16,
@@ -119,8 +140,10 @@ pub struct SlowRow {
     pub request_id: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One day of a history.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AnalyticsHistoryPoint)]
 pub struct HistoryPoint {
     pub date: NaiveDate,
     #[serde(flatten)]

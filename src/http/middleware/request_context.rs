@@ -1,7 +1,9 @@
 //! The outermost middleware: request id, request timeout, panic catching, problem+json for
-//! every error response, and one access-log line per request.
+//! every error response, one access-log line per request, and the request's Prometheus
+//! series (`metrics::RequestTimer`: the route template it already names, never a raw path).
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -10,8 +12,10 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::FutureExt;
+use unioneyes_actors::analytics::method_name;
 
 use crate::error::{AppError, Problem, PROBLEM_JSON};
+use crate::metrics::RequestTimer;
 use crate::state::AppState;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -51,10 +55,16 @@ pub async fn request_context(
     // the error paths need.
     let method = req.method().clone();
     let instance: String = req.path().chars().take(512).collect();
-    let timeout = req
-        .app_data::<web::Data<AppState>>()
+    let state = req.app_data::<web::Data<AppState>>();
+    let timeout = state
         .map(|s| s.settings.server.request_timeout)
         .unwrap_or(std::time::Duration::from_secs(30));
+    // Records on `finish`; dropped unfinished (the client went away) it records ABORTED.
+    let timer = RequestTimer::start(
+        state.map(|s| Arc::clone(&s.metrics)),
+        method_name(method.as_str()),
+        started,
+    );
 
     // Request bodies are accepted only uncompressed: no decompression bombs.
     let encoded = req
@@ -73,6 +83,7 @@ pub async fn request_context(
             "{request_id} {method} ENCODED 415 {}us",
             started.elapsed().as_micros()
         );
+        timer.finish("ENCODED", 415);
         return Ok(req.into_response(response));
     }
     let outcome = tokio::time::timeout(
@@ -109,6 +120,7 @@ pub async fn request_context(
         status.as_u16(),
         started.elapsed().as_micros()
     );
+    timer.finish(route, status.as_u16());
     match res {
         Ok(mut res) => {
             set_request_id(res.headers_mut(), &request_id);

@@ -4,6 +4,7 @@ use actix_web::{test as actix_test, web, App};
 
 use super::*;
 use crate::support::app::STRIPE_SECRET;
+use crate::support::routes::{instantiate, registered_patterns};
 
 #[actix_web::test]
 async fn safe_methods_reach_no_write_and_every_other_method_is_checked() {
@@ -56,41 +57,6 @@ async fn safe_methods_reach_no_write_and_every_other_method_is_checked() {
     assert_eq!(res.status(), 200);
 }
 
-/// Every route pattern actix registered, from its resource map (actix has no public route
-/// listing; its `Debug` output is the tree). Fails loudly if the format ever changes.
-fn registered_patterns(rmap: &actix_web::dev::ResourceMap) -> Vec<String> {
-    let dump = format!("{rmap:#?}");
-    assert!(!dump.contains("patterns: List("), "multi-pattern resources");
-    let lines: Vec<&str> = dump.lines().collect();
-    let indent = |l: &str| l.len() - l.trim_start().len();
-    let mut stack: Vec<(usize, String)> = Vec::new();
-    let mut out = Vec::new();
-    for (i, line) in lines.iter().enumerate() {
-        if line.trim_start() != "patterns: Single(" {
-            continue;
-        }
-        let depth = indent(line);
-        let pattern: String = serde_json::from_str(lines[i + 1].trim().trim_end_matches(','))
-            .expect("a quoted pattern");
-        while stack.last().is_some_and(|(d, _)| *d >= depth) {
-            stack.pop();
-        }
-        let full: String = stack.iter().map(|(_, p)| p.as_str()).collect::<String>() + &pattern;
-        let nodes = lines[i..]
-            .iter()
-            .find(|l| indent(l) + 4 == depth && l.trim_start().starts_with("nodes:"))
-            .expect("nodes of the resource");
-        if nodes.trim_start().starts_with("nodes: None") {
-            out.push(full);
-        } else {
-            stack.push((depth, pattern));
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
 #[actix_web::test]
 async fn exactly_the_intended_routes_bypass_the_check() {
     let (app, victim, id) = app_with_member().await;
@@ -124,8 +90,7 @@ async fn exactly_the_intended_routes_bypass_the_check() {
     let unsafe_methods = ["POST", "PUT", "PATCH", "DELETE", "post", "PROPFIND", "FOO"];
     let mut bypass: Vec<(String, String, u16)> = Vec::new();
     for pattern in &patterns {
-        let path = pattern.replace("{id}", &id);
-        assert!(!path.contains('{'), "instantiate {pattern}");
+        let path = instantiate(pattern, &id);
         for method in unsafe_methods {
             let (status, text) = raw(
                 &app,
@@ -176,7 +141,7 @@ async fn exactly_the_intended_routes_bypass_the_check() {
 
     // Safe methods everywhere, as the victim's admin session: nothing changes.
     for pattern in &patterns {
-        let path = pattern.replace("{id}", &id);
+        let path = instantiate(pattern, &id);
         for method in ["GET", "HEAD", "OPTIONS"] {
             let (status, text) = raw(&app, method, &path, &[("cookie", cookie.clone())], "").await;
             assert!(status < 500, "{method} {pattern}: {text}");

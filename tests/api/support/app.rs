@@ -37,6 +37,8 @@ pub fn closed_port() -> u16 {
 
 pub struct TestApp {
     pub address: String,
+    /// The internal metrics listener's port (METRICS_PORT), when configured.
+    pub metrics_port: Option<u16>,
     pub client: reqwest::Client,
     pub admin_token: String,
     pub db_name: String,
@@ -293,6 +295,7 @@ pub async fn try_spawn_app(
     let port = app.port();
     let test_app = TestApp {
         address: format!("http://127.0.0.1:{port}"),
+        metrics_port: app.metrics_port(),
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             // Below the server's 5 s keep-alive, so a pooled connection is never reused just
