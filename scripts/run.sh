@@ -6,7 +6,14 @@
 # servers, or throwaway ones stopped when this script exits), creates the
 # `unioneyes_dev` database, builds the release binary (the profile that is
 # deployed; slower to build than debug, but what you run is what ships),
-# applies the migrations, then serves in the foreground until Ctrl-C.
+# applies the migrations, then serves in the foreground until Ctrl-C (or
+# SIGTERM). The banner with the URLs and tokens is printed once the instance
+# answers /readyz.
+#
+#   ./scripts/run.sh                  serve
+#   ./scripts/run.sh SUBCOMMAND ...   run another `unioneyes` subcommand with the
+#                                     same development environment instead, e.g.
+#                                     check-config, dev-token --user u --org o
 #
 # Environment (defaults in brackets):
 #   DATABASE_URL      only picks the server; the database is always unioneyes_dev
@@ -15,7 +22,8 @@
 #   HOST, PORT        [127.0.0.1, 8080]
 #   RUST_LOG          [info]
 #   ADMIN_API_TOKEN   [generated once, kept in .dev/admin-token (git-ignored)]
-#   SIN_ENCRYPTION_KEY, STRIPE_WEBHOOK_SECRET, CSRF_SECRET  [generated once, kept in .dev/]
+#   SIN_ENCRYPTION_KEY, STRIPE_WEBHOOK_SECRET, CSRF_SECRET, METRICS_TOKEN
+#                     [generated once, kept in .dev/]
 #   APP_ORIGINS       [http://$HOST:$PORT]
 #   DEV_KEYS_DIR      [.dev/keys: the local JWT key pair behind `unioneyes dev-token`]
 #   UNIONEYES_FORCE_THROWAWAY=1  always start throwaway PostgreSQL and Redis
@@ -65,36 +73,67 @@ export DEV_KEYS_DIR=${DEV_KEYS_DIR:-$root/.dev/keys}
 # CSRF (docs/csrf.md): a kept secret, so tokens survive restarts; the service's own origin.
 export CSRF_SECRET=${CSRF_SECRET:-$(dev_secret csrf-secret 'head -c 32 /dev/urandom | base64')}
 export APP_ORIGINS=${APP_ORIGINS:-http://$HOST:$PORT}
+# Prometheus /metrics on the main port behind a bearer token (docs/monitoring.md).
+export METRICS_TOKEN=${METRICS_TOKEN:-$(dev_secret metrics-token 'head -c 36 /dev/urandom | base64 | tr "+/" "-_"')}
 
-echo "==> cargo build --release --bin unioneyes"
-cargo build --release --bin unioneyes
+# The same command as docker/Dockerfile (scripts/check-containers.sh compares them).
+echo "==> cargo build --release --locked --bin unioneyes"
+cargo build --release --locked --bin unioneyes
 bin=${CARGO_TARGET_DIR:-$root/target}/release/unioneyes
+
+# Another subcommand with the same environment (not exec: the EXIT trap stops
+# throwaway services).
+if (($#)); then
+  status=0
+  "$bin" "$@" || status=$?
+  exit "$status"
+fi
 
 echo "==> unioneyes migrate"
 "$bin" migrate
 
+banner() {
 cat <<EOF
 
 ==> UnionEyes (development)
     URL:          http://$HOST:$PORT
     Health:       http://$HOST:$PORT/api/health
+    Dashboard:    http://$HOST:$PORT/admin  (sign in with the admin token)
+    API docs:     http://$HOST:$PORT/api/docs
+    Metrics:      curl -H "Authorization: Bearer \$(cat .dev/metrics-token)" http://$HOST:$PORT/metrics
     Admin token:  $ADMIN_API_TOKEN  ($token_origin)
     Dev token:    APP_ENV=development $bin dev-token --user user_1 --org org_demo --role admin
     Stripe:       webhook secret in .dev/stripe-webhook-secret (see docs/api.md)
     Stop with Ctrl-C.
 
 EOF
+}
 
 # Not exec: this shell must outlive the server so its EXIT trap stops the
 # throwaway services. The server runs in its own session (so the terminal's
 # Ctrl-C reaches it once, through us) and gets SIGINT/SIGTERM forwarded.
 # `trap - INT QUIT` undoes bash ignoring them in background commands.
+if (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null; then
+  echo "==> something already listens on $HOST:$PORT; pick another port: PORT=8081 $0" >&2
+  exit 1
+fi
 detach=()
 if command -v setsid >/dev/null; then detach=(setsid); fi
 (trap - INT QUIT && exec "${detach[@]}" "$bin" serve) &
 server=$!
 trap 'kill -INT "$server" 2>/dev/null || true' INT
 trap 'kill -TERM "$server" 2>/dev/null || true' TERM
+# The banner only once the instance answers /readyz; a server that exits first
+# (port taken, bad configuration) gets a hint instead.
+until "$bin" healthcheck --timeout-ms 500 >/dev/null 2>&1; do
+  kill -0 "$server" 2>/dev/null || break
+  sleep 0.2
+done
+if kill -0 "$server" 2>/dev/null; then
+  banner
+else
+  echo "==> the server stopped before it was ready (see above). If port $PORT is taken: PORT=8081 $0" >&2
+fi
 status=0
 wait "$server" || status=$?
 # A trapped signal interrupts `wait`: keep waiting until the server has exited.

@@ -4,8 +4,13 @@
 #
 # Steps, stopping at the first failure:
 #   1. cargo fmt --all -- --check
-#   2. cargo clippy --workspace --all-targets -- -D warnings
-#   3. cargo test --workspace [ARGS...]  (extra arguments go to cargo test)
+#   2. scripts/check-containers.sh  (static checks of docker/: linters, LB config,
+#      the image builds what run.sh builds; no container engine needed)
+#   3. cargo clippy --workspace --all-targets -- -D warnings
+#   4. the browser toolchain of the dashboard test (tests/api/dashboard.rs):
+#      Debian's Chromium (apt-get install as root when missing) and
+#      playwright-core (npm ci --prefix tests/browser)
+#   5. cargo test --workspace [ARGS...]  (extra arguments go to cargo test)
 # PostgreSQL and Redis come from scripts/lib/services.sh (existing servers, or
 # throwaway ones stopped on exit); they are set up only once fmt and clippy
 # have passed. The Rust test harness gets them as TEST_PG_ADMIN_URL (it
@@ -41,12 +46,28 @@ if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 
 fi
 
 step "cargo fmt --all -- --check" cargo fmt --all -- --check
+# Before clippy, which would quietly rewrite a stale Cargo.lock (the image builds --locked).
+step "scripts/check-containers.sh (Dockerfile, compose, LB config)" scripts/check-containers.sh
 step "cargo clippy --workspace --all-targets -- -D warnings" \
   cargo clippy --workspace --all-targets -- -D warnings
 
 printf '\n==> PostgreSQL and Redis\n'
 ensure_services
 export TEST_PG_ADMIN_URL=$PG_ADMIN_URL TEST_REDIS_URL=$REDIS_URL
+
+# The dashboard's browser test drives /usr/bin/chromium with playwright-core.
+browser_toolchain() {
+  if [[ ! -x /usr/bin/chromium ]]; then
+    if ((EUID != 0)) || ! command -v apt-get >/dev/null; then
+      echo "Chromium is missing: sudo apt-get install -y chromium chromium-driver" >&2
+      return 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+  npm ci --prefix tests/browser --prefer-offline --no-audit --no-fund --loglevel=error
+}
+step "browser toolchain (Chromium, playwright-core)" browser_toolchain
 
 step "cargo test --workspace${*:+ $*}" cargo test --workspace "$@"
 printf '\n==> all tests passed\n'
