@@ -7,7 +7,7 @@
 #   2. scripts/check-containers.sh  (static checks of docker/: linters, LB config,
 #      the image builds what run.sh builds; no container engine needed)
 #   3. cargo clippy --workspace --all-targets -- -D warnings
-#   4. the browser toolchain of the dashboard test (tests/api/dashboard.rs):
+#   4. the browser toolchain of the dashboard test (tests/api/dashboard/):
 #      Debian's Chromium (apt-get install as root when missing) and
 #      playwright-core (npm ci --prefix tests/browser)
 #   5. cargo test --workspace [ARGS...]  (extra arguments go to cargo test)

@@ -18,5 +18,6 @@ pub mod retry;
 pub mod startup;
 pub mod state;
 pub mod stripe;
+pub mod tls;
 
 pub use startup::Application;

@@ -360,9 +360,11 @@ async fn prepare_database(state: &AppState) -> Result<(), StartupError> {
 fn start_supervisor(state: &AppState) -> Result<(Addr<HealthSupervisor>, Arbiter), StartupError> {
     let settings = &state.settings;
     let pg = db::pg_config(&settings.database).map_err(StartupError::Setup)?;
+    let pg_tls = db::pg_tls(&settings.database).map_err(StartupError::Setup)?;
     let mut probes: Vec<Arc<dyn Probe>> = vec![
         Arc::new(DatabaseProbe::new(
             pg,
+            pg_tls,
             state.db.clone(),
             settings.health.schema_check_interval,
         )),

@@ -21,6 +21,13 @@ impl RedisManager {
             inner: RedisConnectionManager::new(url)?,
         })
     }
+
+    /// From a built client: keeps its TLS settings (a `Client::build_with_tls` CA bundle).
+    pub fn from_client(client: &redis::Client) -> Result<Self, RedisError> {
+        Ok(Self {
+            inner: RedisConnectionManager::new(client.get_connection_info().clone())?,
+        })
+    }
 }
 
 /// A pooled connection that remembers whether it can still be trusted.
@@ -95,11 +102,19 @@ pub struct SharedConnection {
 
 impl SharedConnection {
     pub fn new(url: &str, connect_timeout: std::time::Duration) -> Result<Self, RedisError> {
-        Ok(Self {
-            client: redis::Client::open(url)?,
+        Ok(Self::from_client(
+            redis::Client::open(url)?,
+            connect_timeout,
+        ))
+    }
+
+    /// From a built client (keeps its TLS settings).
+    pub fn from_client(client: redis::Client, connect_timeout: std::time::Duration) -> Self {
+        Self {
+            client,
             conn: tokio::sync::Mutex::new(None),
             connect_timeout,
-        })
+        }
     }
 
     pub async fn get(&self) -> Result<MultiplexedConnection, RedisError> {

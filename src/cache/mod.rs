@@ -4,7 +4,7 @@
 mod probe;
 
 use secrecy::ExposeSecret;
-use unioneyes_actors::redis::{RedisManager, SharedConnection};
+use unioneyes_actors::redis::{redis, RedisManager, SharedConnection};
 
 use crate::config::RedisSettings;
 
@@ -26,10 +26,17 @@ impl Cache {
     /// Builds the pool without connecting; a dead Redis costs a request at most the
     /// configured connection timeout.
     pub fn new(settings: &RedisSettings) -> Result<Self, String> {
-        let pool = match &settings.url {
+        let client = match &settings.url {
             None => None,
-            Some(url) => {
-                let manager = RedisManager::new(url.expose_secret())
+            Some(url) => Some(client(
+                url.expose_secret(),
+                settings.ca_cert_file.as_deref(),
+            )?),
+        };
+        let pool = match &client {
+            None => None,
+            Some(client) => {
+                let manager = RedisManager::from_client(client)
                     .map_err(|_| "REDIS_URL could not be parsed as a Redis URL".to_string())?;
                 Some(
                     bb8::Pool::builder()
@@ -43,13 +50,12 @@ impl Cache {
                 )
             }
         };
-        let shared = match &settings.url {
-            None => None,
-            Some(url) => Some(std::sync::Arc::new(
-                SharedConnection::new(url.expose_secret(), settings.connect_timeout)
-                    .map_err(|_| "REDIS_URL could not be parsed as a Redis URL".to_string())?,
-            )),
-        };
+        let shared = client.map(|client| {
+            std::sync::Arc::new(SharedConnection::from_client(
+                client,
+                settings.connect_timeout,
+            ))
+        });
         Ok(Self {
             pool,
             shared,
@@ -79,6 +85,29 @@ impl Cache {
         let mut key = self.prefix.clone();
         key.push_str(&parts.join(":"));
         key
+    }
+}
+
+/// The one Redis client every connection comes from (pool, shared connection, analytics link,
+/// probe): `rediss://` is TLS (rustls, certificate and host name checked against the built-in
+/// webpki roots, or only the CAs of REDIS_CA_CERT_FILE when set). Messages never quote the URL.
+fn client(url: &str, ca_cert_file: Option<&std::path::Path>) -> Result<redis::Client, String> {
+    crate::tls::install_crypto_provider();
+    let unparsable = |_| "REDIS_URL could not be parsed as a Redis URL".to_string();
+    let tls = url
+        .get(..9)
+        .is_some_and(|s| s.eq_ignore_ascii_case("rediss://"));
+    match ca_cert_file {
+        Some(path) if tls => {
+            let root_cert =
+                crate::tls::read_ca_pem(path).map_err(|e| format!("REDIS_CA_CERT_FILE {e}"))?;
+            let certs = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root_cert),
+            };
+            redis::Client::build_with_tls(url, certs).map_err(unparsable)
+        }
+        _ => redis::Client::open(url).map_err(unparsable),
     }
 }
 

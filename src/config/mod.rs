@@ -73,7 +73,7 @@ mod tests {
             ("APP_ENV", "production"),
             (
                 "DATABASE_URL",
-                "postgres://app:HUNTER2DB@db.example.com:5432/app",
+                "postgres://app:HUNTER2DB@db.example.com:5432/app?sslmode=verify-full",
             ),
             (
                 "REDIS_URL",
@@ -117,7 +117,7 @@ mod tests {
         assert_eq!(s.server.host, "127.0.0.1");
         assert_eq!(
             s.database.url.expose_secret(),
-            "postgres://app:HUNTER2DB@db.example.com:5432/app"
+            "postgres://app:HUNTER2DB@db.example.com:5432/app?sslmode=verify-full"
         );
         assert_eq!(s.redis.key_prefix, "unioneyes:");
         assert_eq!(s.union_bn.as_deref(), Some("012345678RR0001"));
@@ -229,10 +229,16 @@ mod tests {
     fn every_example_is_valid() {
         // Secret keys have placeholders as examples (nobody should copy a published key).
         let key = crate::crypto::sin::generate_key_b64;
+        // The CA bundle examples name files that must exist: a real one stands in.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = dir.path().join("ca.pem");
+        let cert = rcgen::generate_simple_self_signed(vec!["ca.example".into()]).expect("cert");
+        std::fs::write(&ca, cert.cert.pem()).expect("write ca");
         let env: HashMap<String, String> = VARS
             .iter()
             .map(|v| {
                 let value = match v.name {
+                    "DATABASE_CA_CERT_FILE" | "REDIS_CA_CERT_FILE" => ca.display().to_string(),
                     "SIN_ENCRYPTION_KEY" => key(),
                     "SIN_ENCRYPTION_OLD_KEYS" => format!("{},{}", key(), key()),
                     _ => v.example.replace("PASSWORD", "pw"),

@@ -106,13 +106,40 @@ pub fn database_url(s: &str) -> Result<(), String> {
         return Err("must start with postgres:// or postgresql://".into());
     }
     url_with_host(s)?;
-    tokio_postgres::Config::from_str(s)
+    // tokio-postgres knows only disable/prefer/require: the sslmode is read (and checked) here.
+    let (_, driver_url) = crate::db::tls::split_sslmode(s)?;
+    tokio_postgres::Config::from_str(&driver_url)
         .map(|_| ())
         .map_err(|e| format!("is not a connection string PostgreSQL accepts ({e})"))
 }
 
+/// DATABASE_CA_CERT_FILE / REDIS_CA_CERT_FILE: a readable PEM bundle with a certificate.
+pub fn ca_cert_file(s: &str) -> Result<PathBuf, String> {
+    let path = path(s)?;
+    crate::tls::read_ca_pem(&path)?;
+    Ok(path)
+}
+
+/// Loopback, `localhost`, or a single-label name (a container or service name on a private
+/// network, like the compose files' `postgres` and `redis`): traffic that never crosses an
+/// untrusted network, so plaintext there draws no warning.
+pub fn is_local_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost") || !host.contains('.'),
+    }
+}
+
 pub fn redis_url(s: &str) -> Result<(), String> {
     let url = url_with_host(s)?;
+    if url.fragment().is_some() {
+        return Err(
+            "has a #fragment: #insecure (TLS without certificate checks) is not \
+            supported; for a private CA set REDIS_CA_CERT_FILE to its PEM bundle"
+                .into(),
+        );
+    }
     match url.scheme() {
         "redis" | "rediss" => Ok(()),
         "http" | "https" => Err("is an HTTP(S) URL, probably a REST endpoint (such as Upstash's \

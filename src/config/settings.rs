@@ -88,6 +88,9 @@ pub struct DatabaseSettings {
     pub startup_retry_delay: Duration,
     pub skip_startup_check: bool,
     pub migrate_on_startup: bool,
+    /// DATABASE_CA_CERT_FILE: the only roots trusted for sslmode=require/verify-ca/verify-full
+    /// (else the compiled-in webpki roots).
+    pub ca_cert_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +100,8 @@ pub struct RedisSettings {
     pub key_prefix: String,
     pub pool_max: u32,
     pub connect_timeout: Duration,
+    /// REDIS_CA_CERT_FILE: the only roots trusted for rediss:// (else the compiled-in webpki roots).
+    pub ca_cert_file: Option<PathBuf>,
 }
 
 /// Request analytics (docs/analytics.md); retention is `Settings::analytics_retention_days`.

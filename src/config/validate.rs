@@ -236,6 +236,7 @@ pub fn build(
         startup_retry_delay: millis(cx.int("DATABASE_STARTUP_RETRY_DELAY_MS")),
         skip_startup_check: cx.bool("SKIP_DB_STARTUP_CHECK"),
         migrate_on_startup: cx.bool("DATABASE_MIGRATE_ON_STARTUP"),
+        ca_cert_file: cx.core("DATABASE_CA_CERT_FILE", parse::ca_cert_file),
     };
     let redis = RedisSettings {
         url: cx.secret("REDIS_URL", parse::redis_url),
@@ -246,7 +247,9 @@ pub fn build(
             .unwrap_or_default(),
         pool_max: cx.int("REDIS_POOL_MAX").unwrap_or(0) as u32,
         connect_timeout: millis(cx.int("REDIS_CONNECT_TIMEOUT_MS")),
+        ca_cert_file: cx.core("REDIS_CA_CERT_FILE", parse::ca_cert_file),
     };
+    tls_checks(&mut cx, app_env, db_url.as_deref(), &database, &redis);
     let interval = cx.int("HEALTH_INTERVAL_MS");
     let timeout = cx.int("HEALTH_TIMEOUT_MS");
     if let (Some(i), Some(t)) = (interval, timeout) {
@@ -381,6 +384,84 @@ pub fn build(
         warnings: cx.warnings,
         entries,
         settings,
+    }
+}
+
+/// TLS to PostgreSQL and Redis. A CA file next to a URL that never checks certificates is an
+/// error in every environment (the operator meant verification and would silently not get
+/// it). In production, plaintext to a host that is not local (`parse::is_local_host`) is a
+/// warning, not an error: a private network (a VNet, the compose files' internal network) is
+/// a legitimate place for it.
+fn tls_checks(
+    cx: &mut Ctx<'_>,
+    app_env: AppEnv,
+    db_url: Option<&str>,
+    database: &DatabaseSettings,
+    redis: &RedisSettings,
+) {
+    use crate::db::tls::{split_sslmode, SslMode};
+    let host_of = |url: &str| {
+        Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+    };
+    if let Some((mode, url)) = db_url.and_then(|u| split_sslmode(u).ok().map(|(m, _)| (m, u))) {
+        if database.ca_cert_file.is_some() && !mode.uses_ca_file() {
+            let message = format!(
+                "is set, but DATABASE_URL's sslmode is {}{}, which checks no certificate: set \
+                 sslmode=verify-full in DATABASE_URL (or unset this)",
+                mode.as_str(),
+                if mode == SslMode::Prefer {
+                    " (the default)"
+                } else {
+                    ""
+                }
+            );
+            cx.problem(spec("DATABASE_CA_CERT_FILE"), message, true);
+        }
+        let remote = host_of(url).is_some_and(|h| !parse::is_local_host(&h));
+        if app_env == AppEnv::Production && remote && !mode.always_encrypts() {
+            let message = format!(
+                "connects to a host that is not local with sslmode={}{}: the password and data \
+                 may cross the network unencrypted; use sslmode=verify-full (or keep the \
+                 database on a private network)",
+                mode.as_str(),
+                if mode == SslMode::Prefer {
+                    " (the default: TLS only if offered, certificate unchecked)"
+                } else {
+                    ""
+                }
+            );
+            cx.problem(spec("DATABASE_URL"), message, false);
+        }
+    }
+    let redis_url = redis
+        .url
+        .as_ref()
+        .and_then(|_| cx.raw.get("REDIS_URL").map(|r| r.value.clone()));
+    match (&redis_url, &redis.ca_cert_file) {
+        (Some(url), Some(_)) if !url.to_ascii_lowercase().starts_with("rediss://") => {
+            let message =
+                "is set, but REDIS_URL is redis:// (no TLS): use rediss:// (or unset this)";
+            cx.problem(spec("REDIS_CA_CERT_FILE"), message.into(), true);
+        }
+        (None, Some(_)) if !cx.marked.contains_key("REDIS_URL") => {
+            let message = "is set, but REDIS_URL is not: it is not used";
+            cx.problem(spec("REDIS_CA_CERT_FILE"), message.into(), false);
+        }
+        _ => {}
+    }
+    if let Some(url) = &redis_url {
+        let remote = host_of(url).is_some_and(|h| !parse::is_local_host(&h));
+        if app_env == AppEnv::Production
+            && remote
+            && url.to_ascii_lowercase().starts_with("redis://")
+        {
+            let message = "connects to a host that is not local without TLS (redis://): the \
+                password and data may cross the network unencrypted; use rediss:// (or keep Redis \
+                on a private network)";
+            cx.problem(spec("REDIS_URL"), message.into(), false);
+        }
     }
 }
 
@@ -954,5 +1035,69 @@ mod tests {
             ]
         );
         assert!(r.settings().is_none());
+    }
+
+    #[test]
+    fn sslmode_and_ca_files_are_checked_and_plaintext_to_remote_hosts_warns_in_production() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = dir.path().join("ca.pem");
+        let cert = rcgen::generate_simple_self_signed(vec!["ca.example".into()]).expect("cert");
+        std::fs::write(&ca, cert.cert.pem()).expect("write");
+        let ca = ca.display().to_string();
+
+        let r = load_env(&dev(&[(
+            "DATABASE_URL",
+            "postgres://u:SECRET@h/db?sslmode=verify",
+        )]));
+        let m = message(&r.errors, "DATABASE_URL");
+        assert!(
+            m.contains("disable, prefer, require, verify-ca, verify-full"),
+            "{m}"
+        );
+        assert!(!m.contains("SECRET"), "{m}");
+        for mode in ["disable", "prefer", "require", "verify-ca", "verify-full"] {
+            let url = format!("postgres://u@db.example.com/db?sslmode={mode}");
+            let r = load_env(&dev(&[("DATABASE_URL", &url)]));
+            assert!(r.errors.is_empty(), "{mode}: {:?}", r.errors);
+        }
+
+        // A CA file next to a mode that checks nothing, or a redis:// URL: an error.
+        let r = load_env(&dev(&[
+            ("DATABASE_URL", "postgres://u@h/db?sslmode=disable"),
+            ("DATABASE_CA_CERT_FILE", &ca),
+            ("REDIS_URL", "redis://localhost:6379"),
+            ("REDIS_CA_CERT_FILE", &ca),
+        ]));
+        assert_eq!(
+            names(&r.errors),
+            ["DATABASE_CA_CERT_FILE", "REDIS_CA_CERT_FILE"]
+        );
+        let r = load_env(&dev(&[("DATABASE_CA_CERT_FILE", "/nonexistent/ca.pem")]));
+        assert!(message(&r.errors, "DATABASE_CA_CERT_FILE").contains("cannot be read"));
+        let r = load_env(&dev(&[("REDIS_URL", "rediss://localhost:6380/#insecure")]));
+        assert!(message(&r.warnings, "REDIS_URL").contains("#insecure"));
+
+        // Production: plaintext to a remote host warns; loopback and service names do not.
+        let r = load_env(&with(
+            production(),
+            &[
+                (
+                    "DATABASE_URL",
+                    "postgres://u:SECRET@db.example.com/db?sslmode=prefer",
+                ),
+                ("REDIS_URL", "redis://:SECRET@cache.example.com:6379"),
+            ],
+        ));
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!(names(&r.warnings), ["DATABASE_URL", "REDIS_URL"]);
+        assert!(r.warnings.iter().all(|w| !w.message.contains("SECRET")));
+        let r = load_env(&with(
+            production(),
+            &[
+                ("DATABASE_URL", "postgres://u:pw@postgres:5432/db"),
+                ("REDIS_URL", "redis://:pw@127.0.0.1:6379"),
+            ],
+        ));
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     }
 }

@@ -9,12 +9,13 @@ pub mod organizations;
 mod probe;
 pub mod sin_rotation;
 mod startup;
+pub mod tls;
 
 use std::str::FromStr;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use secrecy::ExposeSecret;
-use tokio_postgres::NoTls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::config::DatabaseSettings;
 
@@ -22,11 +23,15 @@ pub use migrate::run_migrations;
 pub use probe::DatabaseProbe;
 pub use startup::{check_schema, startup_checks, StartupError, CRITICAL_TABLES};
 
-/// The driver configuration: timeouts, keepalives, application name, statement timeout.
+/// The driver configuration: TLS mode (from `sslmode`, see `tls`), timeouts, keepalives,
+/// application name, statement timeout.
 pub fn pg_config(settings: &DatabaseSettings) -> Result<tokio_postgres::Config, String> {
-    let mut cfg = tokio_postgres::Config::from_str(settings.url.expose_secret())
+    let (mode, url) = tls::split_sslmode(settings.url.expose_secret())
+        .map_err(|e| format!("DATABASE_URL {e}"))?;
+    let mut cfg = tokio_postgres::Config::from_str(&url)
         // The parser's message can quote the URL: never pass it on.
         .map_err(|_| "DATABASE_URL could not be parsed as a PostgreSQL URL".to_string())?;
+    tls::apply(mode, &mut cfg);
     cfg.connect_timeout(settings.connect_timeout)
         .keepalives(true)
         .keepalives_idle(std::time::Duration::from_secs(30))
@@ -38,12 +43,20 @@ pub fn pg_config(settings: &DatabaseSettings) -> Result<tokio_postgres::Config, 
     Ok(cfg)
 }
 
+/// The TLS connector of every PostgreSQL connection (pool, health probe, migrations, CLI
+/// tools), for DATABASE_URL's sslmode and DATABASE_CA_CERT_FILE.
+pub fn pg_tls(settings: &DatabaseSettings) -> Result<MakeRustlsConnect, String> {
+    let (mode, _) = tls::split_sslmode(settings.url.expose_secret())
+        .map_err(|e| format!("DATABASE_URL {e}"))?;
+    tls::connector(mode, settings.ca_cert_file.as_deref())
+}
+
 /// A pool that never waits unboundedly and verifies connections when recycling them, so a
 /// PostgreSQL restart is survived without failing requests. Creating it does not connect.
 pub fn build_pool(settings: &DatabaseSettings) -> Result<Pool, String> {
     let manager = Manager::from_config(
         pg_config(settings)?,
-        NoTls,
+        pg_tls(settings)?,
         ManagerConfig {
             recycling_method: RecyclingMethod::Verified,
         },
@@ -62,6 +75,8 @@ pub fn build_pool(settings: &DatabaseSettings) -> Result<Pool, String> {
 pub fn error_class(e: &tokio_postgres::Error) -> &'static str {
     if let Some(db) = e.as_db_error() {
         return match db.code().code() {
+            // pg_hba.conf has no entry for unencrypted connections ("hostssl" only).
+            "28000" if db.message().ends_with("no encryption") => "tls_required",
             "28P01" | "28000" => "auth_failed",
             "3D000" => "database_not_found",
             "57P03" => "starting_up",
@@ -72,6 +87,9 @@ pub fn error_class(e: &tokio_postgres::Error) -> &'static str {
             "23505" => "unique_violation",
             _ => "query_failed",
         };
+    }
+    if let Some(class) = tls::error_class(e) {
+        return class;
     }
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

@@ -9,7 +9,8 @@ use deadpool_postgres::Pool;
 use futures_util::future::BoxFuture;
 use serde_json::json;
 use tokio::sync::Mutex;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
+use tokio_postgres_rustls::MakeRustlsConnect;
 use unioneyes_actors::health::{Impact, Probe, ProbeOutcome, Status};
 
 #[derive(Default)]
@@ -21,6 +22,7 @@ struct ProbeState {
 
 pub struct DatabaseProbe {
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     pool: Pool,
     schema_period: Duration,
     state: Arc<Mutex<ProbeState>>,
@@ -28,9 +30,16 @@ pub struct DatabaseProbe {
 
 impl DatabaseProbe {
     /// `schema_period`: how often the critical-tables check repeats (it also ran at startup).
-    pub fn new(config: tokio_postgres::Config, pool: Pool, schema_period: Duration) -> Self {
+    /// `tls`: the same connector as the pool's (`db::pg_tls`).
+    pub fn new(
+        config: tokio_postgres::Config,
+        tls: MakeRustlsConnect,
+        pool: Pool,
+        schema_period: Duration,
+    ) -> Self {
         Self {
             config,
+            tls,
             pool,
             schema_period,
             state: Arc::new(Mutex::new(ProbeState {
@@ -41,8 +50,11 @@ impl DatabaseProbe {
     }
 }
 
-async fn connect(config: &tokio_postgres::Config) -> Result<Client, tokio_postgres::Error> {
-    let (client, connection) = config.connect(NoTls).await?;
+async fn connect(
+    config: &tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = config.connect(tls).await?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             log::debug!("health probe connection ended: {}", super::error_class(&e));
@@ -62,6 +74,7 @@ impl Probe for DatabaseProbe {
 
     fn check(&self) -> BoxFuture<'static, ProbeOutcome> {
         let config = self.config.clone();
+        let tls = self.tls.clone();
         let state = Arc::clone(&self.state);
         let status = self.pool.status();
         let schema_period = self.schema_period;
@@ -79,7 +92,7 @@ impl Probe for DatabaseProbe {
             let mut state = state.lock().await;
             let started = Instant::now();
             if state.client.as_ref().is_none_or(|c| c.is_closed()) {
-                match connect(&config).await {
+                match connect(&config, tls).await {
                     Ok(c) => state.client = Some(c),
                     Err(e) => return down("unreachable", &e),
                 }

@@ -28,8 +28,24 @@ pub enum StartupError {
     MissingTables(Vec<String>),
     #[display("migrations failed: {_0}")]
     Migration(String),
+    #[display("PostgreSQL refuses connections without TLS (its pg_hba.conf allows only hostssl): set sslmode=verify-full (or require) in DATABASE_URL")]
+    TlsRequired,
+    #[display("the TLS connection to PostgreSQL failed ({_0}): {}", tls_hint(_0))]
+    Tls(&'static str),
     #[display("database check failed ({_0})")]
     Other(&'static str),
+}
+
+/// What to check for a TLS failure class (`db::tls::error_class`).
+fn tls_hint(class: &str) -> &'static str {
+    match class {
+        "tls_unknown_issuer" => "the server's certificate is not signed by a trusted CA; set DATABASE_CA_CERT_FILE to the PEM bundle of the CA that issued it (the built-in roots are the public web CAs)",
+        "tls_name_mismatch" => "the server's certificate does not name DATABASE_URL's host; connect by the name in the certificate (or use sslmode=verify-ca to check the CA only)",
+        "tls_certificate_expired" => "the server's certificate has expired (or is not yet valid)",
+        "tls_certificate_invalid" => "the server's certificate was refused; check DATABASE_CA_CERT_FILE and the server's certificate",
+        "tls_not_offered" => "the server does not offer TLS, but DATABASE_URL's sslmode requires it; enable ssl on the server",
+        _ => "check the server's TLS setup, DATABASE_URL's sslmode and DATABASE_CA_CERT_FILE",
+    }
 }
 
 impl std::error::Error for StartupError {}
@@ -44,6 +60,8 @@ impl StartupError {
         match class {
             "auth_failed" => StartupError::AuthFailed,
             "database_not_found" => StartupError::DatabaseNotFound,
+            "tls_required" => StartupError::TlsRequired,
+            c if c.starts_with("tls_") => StartupError::Tls(c),
             c if super::is_transient(c) => StartupError::Unreachable { class: c, attempts },
             c => StartupError::Other(c),
         }

@@ -39,9 +39,7 @@ pub const EXEMPT_ROUTES: &[(&str, &str, &str)] = &[
     ),
     ("GET, HEAD", "/admin", "the dashboard page (static)"),
     ("GET, HEAD", "/admin/", "a redirect to /admin"),
-    ("GET, HEAD", "/admin/dashboard.js", "a static file"),
-    ("GET, HEAD", "/admin/format.js", "a static file"),
-    ("GET, HEAD", "/admin/dashboard.css", "a static file"),
+    ("GET, HEAD", "/admin/{file}", "dashboard files (static)"),
     (
         "POST",
         "/api/webhooks/stripe",

@@ -22,4 +22,5 @@ mod openapi;
 mod ratelimit;
 mod support;
 mod tenancy;
+mod tls;
 mod webhooks;

@@ -9,6 +9,7 @@ use std::time::Instant;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::FutureExt;
@@ -114,8 +115,9 @@ pub async fn request_context(
         Ok(r) => r.status(),
         Err(r) => r.status(),
     };
-    log::info!(
+    log::log!(
         target: "access",
+        access_level(&route, status),
         "{request_id} {method} {route} {} {}us",
         status.as_u16(),
         started.elapsed().as_micros()
@@ -232,5 +234,16 @@ impl actix_web::FromRequest for RequestId {
             .cloned()
             .unwrap_or_else(|| RequestId(uuid::Uuid::new_v4().to_string()));
         std::future::ready(Ok(id))
+    }
+}
+
+/// Successful load-balancer and container probes (every few seconds, from every poller) log at
+/// debug, so they do not drown the access log; everything else, failed probes included, at info.
+fn access_level(route: &str, status: StatusCode) -> log::Level {
+    let probe = matches!(route, "/livez" | "/readyz" | "/api/health");
+    if probe && status.is_success() {
+        log::Level::Debug
+    } else {
+        log::Level::Info
     }
 }

@@ -1,6 +1,6 @@
 //! Documentation-only operations for routes that have no handler function to annotate: the
-//! admin dashboard's page and static files (`super::super::admin_page` serves them with
-//! closures over embedded files). The completeness test (tests/api/openapi.rs) fails when
+//! admin dashboard's page and static files (`super::super::admin_page` serves them from the
+//! files embedded in the binary). The completeness test (tests/api/openapi.rs) fails when
 //! these and the registered routes part ways.
 
 // The functions only carry `#[utoipa::path]`; the routes are served elsewhere.
@@ -8,13 +8,7 @@
 
 /// The operations of this module.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(
-    admin_page,
-    admin_redirect,
-    admin_dashboard_js,
-    admin_format_js,
-    admin_css
-))]
+#[openapi(paths(admin_page, admin_redirect, admin_file))]
 pub(in crate::http) struct Api;
 
 /// The admin dashboard
@@ -42,35 +36,24 @@ fn admin_page() {}
 )]
 fn admin_redirect() {}
 
-/// The dashboard's script
+/// A file of the dashboard
+///
+/// The page's ES modules (`dashboard.js`, the entry, and the modules it imports) and its
+/// stylesheet (`dashboard.css`), embedded in the binary.
 #[utoipa::path(
     method(get, head),
-    path = "/admin/dashboard.js",
-    operation_id = "adminDashboardJs",
+    path = "/admin/{file}",
+    operation_id = "adminDashboardFile",
     tag = "admin-dashboard",
-    responses((status = 200, description = "An ES module.",
-        content_type = "text/javascript; charset=utf-8", body = String)),
+    params(("file" = String, Path, description = "e.g. `dashboard.js`, `format.js`, `dashboard.css`")),
+    responses(
+        (status = 200, description = "An ES module or the stylesheet.", content(
+            (String = "text/javascript; charset=utf-8"), (String = "text/css; charset=utf-8"),
+        )),
+        (status = 404, response = super::problems::NotFound),
+        (status = 405, description = "Another method than GET or HEAD.",
+            content_type = "application/problem+json", body = crate::error::Problem,
+            headers(("Allow" = String, description = "`GET, HEAD`"))),
+    ),
 )]
-fn admin_dashboard_js() {}
-
-/// The dashboard's formatting module
-#[utoipa::path(
-    method(get, head),
-    path = "/admin/format.js",
-    operation_id = "adminFormatJs",
-    tag = "admin-dashboard",
-    responses((status = 200, description = "An ES module.",
-        content_type = "text/javascript; charset=utf-8", body = String)),
-)]
-fn admin_format_js() {}
-
-/// The dashboard's stylesheet
-#[utoipa::path(
-    method(get, head),
-    path = "/admin/dashboard.css",
-    operation_id = "adminDashboardCss",
-    tag = "admin-dashboard",
-    responses((status = 200, description = "The stylesheet.",
-        content_type = "text/css; charset=utf-8", body = String)),
-)]
-fn admin_css() {}
+fn admin_file() {}

@@ -8,6 +8,8 @@ pub struct TempPostgres {
     pub port: u16,
     dir: tempfile::TempDir,
     bindir: PathBuf,
+    /// With TLS: the server's certificate and key files (`start_tls`).
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 fn bindir() -> PathBuf {
@@ -31,7 +33,7 @@ fn bindir() -> PathBuf {
         .expect("PostgreSQL server binaries (initdb) not found")
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -100,7 +102,23 @@ impl TempPostgres {
             port: super::closed_port(),
             dir,
             bindir,
+            tls: None,
         };
+        pg.start_server();
+        pg
+    }
+
+    /// A server that accepts TCP connections only over TLS (`hostssl` in pg_hba.conf, plain
+    /// `host` rejected), with `certs`' server certificate; trust authentication.
+    pub fn start_tls(certs: &super::certs::TestCerts) -> Self {
+        certs.give_to("postgres");
+        let mut pg = Self::start(None);
+        pg.stop_server();
+        let hba = "local all all trust\n\
+                   hostnossl all all 0.0.0.0/0 reject\n\
+                   hostssl all all 127.0.0.1/32 trust\n";
+        std::fs::write(Path::new(&pg.data()).join("pg_hba.conf"), hba).expect("pg_hba.conf");
+        pg.tls = Some((certs.cert.clone(), certs.key.clone()));
         pg.start_server();
         pg
     }
@@ -110,11 +128,18 @@ impl TempPostgres {
     }
 
     pub fn start_server(&self) {
-        let opts = format!(
+        let mut opts = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             self.port,
             self.dir.path().display()
         );
+        if let Some((cert, key)) = &self.tls {
+            opts += &format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                cert.display(),
+                key.display()
+            );
+        }
         let log = self.dir.path().join("log").to_string_lossy().to_string();
         run(
             &self.bindir.join("pg_ctl"),

@@ -6,15 +6,32 @@ use std::time::{Duration, Instant};
 pub struct TempRedis {
     pub port: u16,
     child: Option<Child>,
+    /// With TLS only (`start_tls`): the server's certificate, key and CA files.
+    tls: Option<[std::path::PathBuf; 3]>,
     /// Where `save_and_stop` writes the data a restart loads.
     dir: tempfile::TempDir,
 }
 
 impl TempRedis {
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// A server that speaks only TLS (`--port 0 --tls-port`), with `certs`' server
+    /// certificate; clients need no certificate of their own.
+    pub fn start_tls(certs: &super::certs::TestCerts) -> Self {
+        Self::start_with(Some([
+            certs.cert.clone(),
+            certs.key.clone(),
+            certs.ca.clone(),
+        ]))
+    }
+
+    fn start_with(tls: Option<[std::path::PathBuf; 3]>) -> Self {
         let mut r = Self {
             port: super::closed_port(),
             child: None,
+            tls,
             dir: tempfile::Builder::new()
                 .prefix("ue-redis-")
                 .tempdir()
@@ -27,8 +44,21 @@ impl TempRedis {
     /// (Re)start the server on the same port.
     pub fn start_again(&mut self) {
         let port = self.port;
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        let mut cmd = Command::new("redis-server");
+        match &self.tls {
+            None => cmd.args(["--port", &port.to_string()]),
+            Some([cert, key, ca]) => cmd
+                .args(["--port", "0", "--tls-port", &port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(cert)
+                .arg("--tls-key-file")
+                .arg(key)
+                .arg("--tls-ca-cert-file")
+                .arg(ca)
+                .args(["--tls-auth-clients", "no"]),
+        };
+        let child = cmd
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(self.dir.path())
@@ -44,8 +74,12 @@ impl TempRedis {
         self.child = Some(child);
     }
 
+    /// `redis://`, or `rediss://` for a TLS server.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        match self.tls {
+            None => format!("redis://127.0.0.1:{}", self.port),
+            Some(_) => format!("rediss://127.0.0.1:{}", self.port),
+        }
     }
 
     /// Stop like a Redis with persistence would: save, then exit. `start_again` loads the data.
