@@ -520,7 +520,13 @@ fn metrics_settings(
         cx.problem(spec("METRICS_TOKEN"), message, strict);
     }
     let host = cx.core("METRICS_HOST", parse::host).unwrap_or_default();
-    let port = cx.int("METRICS_PORT").and_then(|v| u16::try_from(v).ok());
+    let mut port = cx.int("METRICS_PORT").and_then(|v| u16::try_from(v).ok());
+    // A token that was set but refused (development/test only; elsewhere it is an error)
+    // turns /metrics off everywhere: the internal listener must not serve without the token
+    // the operator meant to require.
+    if token.is_none() && cx.raw.get("METRICS_TOKEN").is_some() {
+        port = None;
+    }
     if let Some(p) = port.filter(|p| *p != 0 && *p == main_port) {
         let message = format!("must differ from PORT (both are {p})");
         cx.problem(spec("METRICS_PORT"), message, true);
@@ -681,6 +687,19 @@ mod tests {
     #[test]
     fn metrics_settings() {
         let token = "metrics-0123456789abcdef0123456789abcdef";
+        // A refused token never leaves the internal port open without one.
+        for refused in ["short", "dev-admin-token-0123456789abcdef0123"] {
+            let r = load_env(&dev(&[
+                ("METRICS_TOKEN", refused),
+                ("METRICS_PORT", "9464"),
+                ("ADMIN_API_TOKEN", "dev-admin-token-0123456789abcdef0123"),
+            ]));
+            let s = r.into_settings().expect("settings");
+            assert!(
+                s.metrics.token.is_none() && s.metrics.port.is_none(),
+                "{refused}"
+            );
+        }
         let s = load_env(&dev(&[])).into_settings().expect("settings");
         assert!(s.metrics.token.is_none() && s.metrics.port.is_none());
         assert_eq!(s.metrics.host, "127.0.0.1");

@@ -91,17 +91,18 @@ impl Probe for DatabaseProbe {
             };
             let mut state = state.lock().await;
             let started = Instant::now();
-            if state.client.as_ref().is_none_or(|c| c.is_closed()) {
-                match connect(&config, tls).await {
-                    Ok(c) => state.client = Some(c),
+            // Taken out for the check and put back only once it finished: when the supervisor's
+            // deadline cancels this future mid-query (a half-open connection that never
+            // answers), the client is dropped with it, and the next cycle connects afresh
+            // instead of queueing behind the hung query.
+            let client = match state.client.take().filter(|c| !c.is_closed()) {
+                Some(c) => c,
+                None => match connect(&config, tls).await {
+                    Ok(c) => c,
                     Err(e) => return down("unreachable", &e),
-                }
-            }
-            let Some(client) = state.client.as_ref() else {
-                return ProbeOutcome::down("unreachable", "unknown");
+                },
             };
             if let Err(e) = client.simple_query("SELECT 1").await {
-                state.client = None;
                 return down("query failed", &e);
             }
             let latency = started.elapsed();
@@ -109,7 +110,7 @@ impl Probe for DatabaseProbe {
                 .schema_checked
                 .is_none_or(|t| t.elapsed() >= schema_period)
             {
-                match super::check_schema(client).await {
+                match super::check_schema(&client).await {
                     Ok(missing) => {
                         state.missing_tables = missing;
                         state.schema_checked = Some(Instant::now());
@@ -117,6 +118,7 @@ impl Probe for DatabaseProbe {
                     Err(class) => log::warn!("schema check could not run: {class}"),
                 }
             }
+            state.client = Some(client);
             if !state.missing_tables.is_empty() {
                 return ProbeOutcome::down("critical tables missing", "missing_tables")
                     .with_details(json!({ "pool": pool, "missingTables": state.missing_tables }));

@@ -30,3 +30,26 @@ pub fn instance_verdict(
     }
     report.verdict(Utc::now(), interval * 3)
 }
+
+/// Why the instance is not ready, or None when it is: what /readyz answers and the
+/// `unioneyes_ready` gauge shows. Not ready while stopping, before the startup checks passed,
+/// and while the verdict is unhealthy.
+pub fn not_ready_reason(
+    report: &HealthReport,
+    lifecycle: &Lifecycle,
+    interval: Duration,
+) -> Option<&'static str> {
+    if lifecycle.is_shutting_down() {
+        return Some("shutting_down");
+    }
+    if !lifecycle.is_ready() {
+        return Some("starting");
+    }
+    match instance_verdict(report, lifecycle, interval) {
+        Verdict {
+            status: Status::Unhealthy,
+            reason,
+        } => Some(reason.unwrap_or("unhealthy")),
+        _ => None,
+    }
+}

@@ -154,5 +154,6 @@ fn secure(res: &mut HttpResponseBuilder) {
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     ))
     .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+    .insert_header((header::X_FRAME_OPTIONS, "DENY"))
     .insert_header((header::REFERRER_POLICY, "no-referrer"));
 }

@@ -140,19 +140,11 @@ async fn livez() -> HttpResponse {
     ),
 )]
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let reason = if state.lifecycle.is_shutting_down() {
-        Some("shutting_down")
-    } else if !state.lifecycle.is_ready() {
-        Some("starting")
-    } else {
-        match current_verdict(&state) {
-            Verdict {
-                status: Status::Unhealthy,
-                reason,
-            } => Some(reason.unwrap_or("unhealthy")),
-            _ => None,
-        }
-    };
+    let reason = crate::health::not_ready_reason(
+        &state.health.load(),
+        &state.lifecycle,
+        state.settings.health.interval,
+    );
     match reason {
         None => HttpResponse::Ok()
             .insert_header(no_store())

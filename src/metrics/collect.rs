@@ -146,11 +146,12 @@ impl Sources {
             Some(&Unit::Seconds),
             &refs,
         )?;
-        let ready = self.lifecycle.is_ready() && !self.lifecycle.is_shutting_down();
+        let ready = crate::health::not_ready_reason(&report, &self.lifecycle, self.health_interval)
+            .is_none();
         gauges(
             enc,
             "ready",
-            "1 when startup checks passed and the instance is not shutting down",
+            "1 when /readyz answers 200: started, not shutting down, and not unhealthy",
             None,
             &[(&[], i64::from(ready))],
         )?;

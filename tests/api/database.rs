@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use unioneyes::db::StartupError as DbStartupError;
 use unioneyes::startup::StartupError;
 
+use crate::support::blackhole::Blackhole;
 use crate::support::pg::TempPostgres;
 use crate::support::{spawn_app, spawn_app_with, try_spawn_app};
 
@@ -157,4 +158,36 @@ async fn critical_tables_missing_at_startup_are_named() {
         text.contains("stripe_events") && text.contains("unioneyes migrate"),
         "{text}"
     );
+}
+
+/// A probe connection that goes silent (half-open: the query never answers, the socket stays
+/// open) is dropped when its check is cut by the deadline, so the next cycle reconnects and
+/// the instance is ready again — not stuck "unhealthy" until TCP gives up minutes later.
+#[actix_web::test]
+async fn a_silent_probe_connection_is_replaced_on_the_next_cycle() {
+    let target = url::Url::parse(&crate::support::app::admin_url())
+        .unwrap()
+        .port()
+        .unwrap_or(5432);
+    let proxy = Blackhole::start(target).await;
+    let proxy_port = proxy.port;
+    let app = spawn_app_with(|env| {
+        let mut url = url::Url::parse(&env["DATABASE_URL"]).unwrap();
+        url.set_port(Some(proxy_port)).unwrap();
+        env.insert("DATABASE_URL".into(), url.to_string());
+        // Long enough between cycles that the one failed cycle is seen.
+        env.insert("HEALTH_INTERVAL_MS".into(), "1000".into());
+        env.insert("HEALTH_TIMEOUT_MS".into(), "300".into());
+    })
+    .await;
+    app.wait_for_health(Duration::from_secs(5), |b| b["status"] == "healthy")
+        .await;
+    proxy.blackhole();
+    let down = app
+        .wait_for_health(Duration::from_secs(5), |b| b["status"] == "unhealthy")
+        .await;
+    assert_eq!(down["reason"], "database", "{down}");
+    app.wait_for_health(Duration::from_secs(5), |b| b["status"] == "healthy")
+        .await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
 }

@@ -27,7 +27,8 @@ use super::RequestId;
 use crate::auth::{Authn, Identity};
 use crate::state::AppState;
 
-/// Paths never recorded: health and metrics.
+/// Routes never recorded: health and metrics (checked on the raw path first, the cheap common
+/// case, then on the matched route).
 pub const UNRECORDED_PATHS: [&str; 4] = ["/api/health", "/livez", "/readyz", "/metrics"];
 
 /// The tenant analytics names for a request.
@@ -117,8 +118,14 @@ pub async fn analytics(
                 .request()
                 .match_pattern()
                 .unwrap_or_else(|| UNMATCHED.to_string());
-            let tenant = tenant_of(res.request(), &state);
-            in_flight.finish(route, res.status().as_u16(), tenant);
+            if UNRECORDED_PATHS.contains(&route.as_str()) {
+                // Reached by an encoded spelling (`/%6civez`) that the raw-path check above
+                // did not know: the route decides.
+                in_flight.done = true;
+            } else {
+                let tenant = tenant_of(res.request(), &state);
+                in_flight.finish(route, res.status().as_u16(), tenant);
+            }
         }
         Err(e) => {
             // An inner middleware refused with an error: the request is gone with it.

@@ -2,6 +2,7 @@
 
 pub mod analytics;
 pub mod app;
+pub mod blackhole;
 pub mod certs;
 pub mod pg;
 pub mod redis;
