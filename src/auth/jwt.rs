@@ -85,6 +85,16 @@ impl AuthFailure {
             AuthFailure::NotConfigured => "auth_not_configured",
         }
     }
+
+    /// Whether this refusal costs the client IP a unit of the AUTH budget (against guessing).
+    /// Every refusal does except `Expired`: `jsonwebtoken::decode` checks the algorithm and
+    /// the signature before it reads any claim, so an expired token is one our key signed (a
+    /// session that ended, e.g. a dashboard left open), not a guess. A forged or tampered
+    /// token is `BadSignature` / `BadAlgorithm` / `Malformed` whatever its `exp` says (unit
+    /// tests below pin that order).
+    pub fn counts_against_auth(self) -> bool {
+        !matches!(self, AuthFailure::Expired)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -254,5 +264,55 @@ mod tests {
             v.verify("x", TokenSource::Header),
             Err(AuthFailure::Malformed)
         );
+    }
+
+    /// `Expired` (the one refusal that costs no AUTH unit) only ever means a token our key
+    /// signed: the signature and algorithm are checked before `exp`.
+    #[test]
+    fn an_expired_token_is_expired_only_when_its_signature_verifies() {
+        let key = generate_private_key().unwrap();
+        let private = key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
+        let v = JwtVerifier::new(&public_pem(&key).unwrap(), None, &[]).unwrap();
+        let expired = sign(&private, &claims(-120)).unwrap();
+        assert_eq!(
+            v.verify(&expired, TokenSource::Header),
+            Err(AuthFailure::Expired)
+        );
+        assert!(!AuthFailure::Expired.counts_against_auth());
+
+        // The same claims signed by another key.
+        let rogue = generate_private_key().unwrap();
+        let rogue = rogue.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
+        let forged = sign(&rogue, &claims(-120)).unwrap();
+        assert_eq!(
+            v.verify(&forged, TokenSource::Header),
+            Err(AuthFailure::BadSignature)
+        );
+        // Our signature, with the signature part tampered with.
+        let (head, sig) = expired.rsplit_once('.').unwrap();
+        let flipped = if sig.starts_with('A') { 'B' } else { 'A' };
+        let tampered = format!("{head}.{flipped}{}", &sig[1..]);
+        assert_eq!(
+            v.verify(&tampered, TokenSource::Header),
+            Err(AuthFailure::BadSignature)
+        );
+        // Our signature over other (expired) claims.
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let (header, rest) = expired.split_once('.').unwrap();
+        let (_, sig) = rest.split_once('.').unwrap();
+        let mut other = claims(-120);
+        other.sub = "user_2".into();
+        let swapped = format!(
+            "{header}.{}.{sig}",
+            b64.encode(serde_json::to_vec(&other).unwrap())
+        );
+        assert_eq!(
+            v.verify(&swapped, TokenSource::Header),
+            Err(AuthFailure::BadSignature)
+        );
+        for f in [forged, tampered, swapped] {
+            let refused = v.verify(&f, TokenSource::Header).unwrap_err();
+            assert!(refused.counts_against_auth(), "{refused:?}");
+        }
     }
 }

@@ -6,10 +6,11 @@ import { csrfFetch } from "/static/csrf.js";
 import { state } from "/admin/state.js";
 
 export class ApiError extends Error {
-  constructor(status, problem, message) {
+  constructor(status, problem, message, retryAfter = null) {
     super(message);
     this.status = status;
     this.problem = problem;
+    this.retryAfter = retryAfter; // seconds, from a 429's or 503's Retry-After
     // For a panel under the day's banner, which has the whole message.
     this.short =
       status === 0
@@ -28,15 +29,28 @@ const EXPLAIN = {
   forbidden: "Your account may not read these figures.",
 };
 
-export function describe(status, problem) {
+/** The problem said plainly; `retryAfter` (seconds) is said for a 429. */
+export function describe(status, problem, retryAfter = null) {
   if (status === 0) return "The service did not answer (network error); is it running?";
-  if (!problem || typeof problem !== "object") return `The request failed with HTTP ${status}.`;
+  const wait =
+    status === 429 && retryAfter !== null
+      ? ` Retry-After: ${retryAfter} s (try again after that).`
+      : "";
+  if (!problem || typeof problem !== "object") return `The request failed with HTTP ${status}.${wait}`;
   const parts = [];
   if (problem.code && EXPLAIN[problem.code]) parts.push(EXPLAIN[problem.code]);
   const head = `${problem.title || "Error"} (${status}${problem.code ? `, ${problem.code}` : ""})`;
   parts.push(problem.detail ? `${head}: ${problem.detail}` : `${head}.`);
   if (problem.requestId) parts.push(`Request id ${problem.requestId}.`);
-  return parts.join(" ");
+  return parts.join(" ") + wait;
+}
+
+/** A Retry-After header in seconds (a number of seconds or an HTTP date), or null. */
+export function retryAfterSecs(value) {
+  if (!value) return null;
+  if (/^\d+$/.test(value.trim())) return Number.parseInt(value, 10);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 export async function readBody(res) {
@@ -49,7 +63,10 @@ export async function readBody(res) {
   }
 }
 
-/** A GET with the signed-in credentials: {status, body}; throws ApiError(0) when unreachable. */
+/**
+ * A GET with the signed-in credentials: {status, body, retryAfter}; throws ApiError(0) when
+ * unreachable.
+ */
 export async function request(path) {
   const auth = state.auth;
   const headers = { accept: "application/json" };
@@ -66,12 +83,13 @@ export async function request(path) {
   } catch {
     throw new ApiError(0, null, describe(0, null));
   }
-  return { status: res.status, body: await readBody(res) };
+  const retryAfter = retryAfterSecs(res.headers.get("retry-after"));
+  return { status: res.status, body: await readBody(res), retryAfter };
 }
 
 /** A GET whose answer must be 2xx; otherwise ApiError with the problem. */
 export async function api(path) {
-  const { status, body } = await request(path);
+  const { status, body, retryAfter } = await request(path);
   if (status >= 200 && status < 300) return body;
-  throw new ApiError(status, body, describe(status, body));
+  throw new ApiError(status, body, describe(status, body, retryAfter), retryAfter);
 }

@@ -6,14 +6,16 @@
 // their organization only), then reads /api/health and the /api/admin/analytics JSON API and
 // draws every panel with DOM calls: API data (routes, tenant names) only ever becomes text.
 // Every request goes through the CSRF helper (api.js), so a state-changing call would carry
-// the token; the page makes none (it only reads).
+// the token; the page makes none (it only reads). Every refresh and day change first asks
+// GET /api/me alone (`stillSignedIn`) and fans out to the panels' requests only when it
+// answers 200: a credential that expired meanwhile costs one 401, not one per panel.
 //
 // The other modules: dom.js (building elements), state.js (the shared state), api.js
 // (requests), signin.js (kept credentials, back to the form), health.js, day.js (one day's
 // figures), tables.js, history.js (loading the history), chart.js (drawing it), format.js.
 
 import * as fmt from "/admin/format.js";
-import { api } from "/admin/api.js";
+import { api, describe, request } from "/admin/api.js";
 import { drawHistory, onDayPicked } from "/admin/chart.js";
 import { loadDay, setDayStatus } from "/admin/day.js";
 import { $, show } from "/admin/dom.js";
@@ -45,17 +47,66 @@ async function signIn(auth) {
     button.disabled = false;
     $("use-session").disabled = false;
   }
-  if (me.kind === "session" && (me.role !== "admin" || !me.organizationId)) {
-    toSignIn(
-      me.organizationId
-        ? "Analytics need the organization admin role; this session is a member's."
-        : "This session has no active organization.",
-    );
+  const refused = refusal(me);
+  if (refused) {
+    toSignIn(refused);
     return;
   }
   state.me = me;
   saveAuth(auth);
   await openDashboard();
+}
+
+/** Why this /api/me answer may not use the dashboard, or null. */
+function refusal(me) {
+  if (me?.kind === "platform_admin") return null;
+  if (me?.kind !== "session") return "The service did not say who is signed in.";
+  if (me.role === "admin" && me.organizationId) return null;
+  return me.organizationId
+    ? "Analytics need the organization admin role; this session is a member's."
+    : "This session has no active organization.";
+}
+
+/**
+ * Before a refresh or a day's load: one GET /api/me with the credentials, and true only when
+ * it answers 200 for the same admin. A 401 (the token or session expired) goes back to the
+ * sign-in form with the server's reason, forgetting the credentials; anything else (429 with
+ * its Retry-After, 5xx, no answer) is said in the day's banner and nothing else is asked for,
+ * so a dead credential is never sent once per panel.
+ */
+async function stillSignedIn() {
+  let res;
+  try {
+    res = await request("/api/me");
+  } catch (e) {
+    if (state.me) setDayStatus("error", `Not refreshed: ${e.message}`);
+    return false;
+  }
+  if (!state.me) return false; // signed out meanwhile
+  if (res.status === 401) {
+    toSignIn(`Signed out: ${describe(res.status, res.body)}`);
+    return false;
+  }
+  if (res.status !== 200) {
+    const wait =
+      res.status === 429 && res.retryAfter !== null
+        ? `; try again in ${res.retryAfter} s (Retry-After)`
+        : "";
+    setDayStatus("error", `Not refreshed${wait}. ${describe(res.status, res.body)}`);
+    return false;
+  }
+  const me = res.body;
+  if (me?.kind !== state.me.kind || (me.organizationId ?? null) !== (state.me.organizationId ?? null)) {
+    toSignIn("Signed out: the signed-in account or organization changed; sign in again.");
+    return false;
+  }
+  const refused = refusal(me);
+  if (refused) {
+    toSignIn(`Signed out: ${refused}`);
+    return false;
+  }
+  state.me = me;
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -137,6 +188,10 @@ async function selectDate(day) {
     $("date").value = state.date;
     return;
   }
+  if (!(await stillSignedIn())) {
+    $("date").value = state.date; // the day shown stays
+    return;
+  }
   state.date = day;
   $("date").value = day;
   window.history.replaceState(null, "", `#date=${day}`);
@@ -148,9 +203,10 @@ async function selectDate(day) {
 // ---------------------------------------------------------------------------------------------
 // Wiring.
 
-function refresh() {
+async function refresh() {
+  if (!(await stillSignedIn())) return;
   loadHealth();
-  return Promise.all([loadDay(state.date), loadHistory()]);
+  await Promise.all([loadDay(state.date), loadHistory()]);
 }
 
 function init() {

@@ -35,7 +35,7 @@ export async function loadHistory() {
       const q = `from=${from}&to=${to}${endpoint ? `&endpoint=${encodeURIComponent(endpoint)}` : ""}`;
       points = (await api(`${ANALYTICS}/history?${q}`)).points || [];
     } else {
-      points = await tenantHistory(from, to);
+      points = await tenantHistory(from, to, seq);
     }
   } catch (e) {
     if (seq !== state.historySeq) return;
@@ -54,17 +54,26 @@ export async function loadHistory() {
   drawHistory();
 }
 
-/** An org admin's history: their tenant's figures, one request per day (a few at a time). */
-async function tenantHistory(from, to) {
+/**
+ * An org admin's history: their tenant's figures, one request per day (a few at a time). The
+ * first failure (a 401 above all) stops every worker: no further day is asked for.
+ */
+async function tenantHistory(from, to, seq) {
   const days = fmt.daysFrom(from, to);
   const id = encodeURIComponent(state.me.organizationId);
   const out = new Array(days.length);
   let next = 0;
+  let failed = false;
   async function worker() {
-    while (next < days.length) {
+    while (next < days.length && !failed && seq === state.historySeq) {
       const i = next++;
-      const d = await api(`${ANALYTICS}/tenants/${id}?date=${days[i]}`);
-      out[i] = { ...d, date: days[i] };
+      try {
+        const d = await api(`${ANALYTICS}/tenants/${id}?date=${days[i]}`);
+        out[i] = { ...d, date: days[i] };
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
     }
   }
   await Promise.all(Array.from({ length: HISTORY_CONCURRENCY }, worker));

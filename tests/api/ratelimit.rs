@@ -264,6 +264,42 @@ async fn failed_credentials_and_sin_reveals_are_limited_by_auth_across_instances
 }
 
 #[actix_web::test]
+async fn an_expired_but_validly_signed_token_costs_no_auth_budget() {
+    let (a, b) = pair(&[]).await;
+    let mut spec = Spec::new("user_stale", "org_stale", "org:admin");
+    spec.exp_in = -120; // past the 30 s leeway
+    let expired = spec.sign();
+    for i in 0..10 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let res = get(app, "/api/me", &expired).await;
+        assert_eq!(res.status(), 401, "request {i}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "token_expired", "request {i}: {body}");
+    }
+    // The address's AUTH budget is untouched: a mistyped token is still just refused.
+    let res = get(&a, "/api/me", "not-a-token").await;
+    assert_eq!(res.status(), 401);
+    // An expired token that does not verify is a guess like any other, and so is garbage.
+    let forged = spec.sign_with(crate::support::tokens::rogue_keys());
+    let res = get(&b, "/api/me", &forged).await;
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "token_bad_signature", "{body}");
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        statuses.push(get(app, "/api/me", "not-a-token").await.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 429],
+        "the sixth refused guess is limited"
+    );
+    // Once limited, the expired token is still answered 401 with its reason.
+    let res = get(&a, "/api/me", &expired).await;
+    assert_eq!(res.status(), 401);
+}
+
+#[actix_web::test]
 async fn redis_down_falls_back_to_memory_and_shared_limits_resume() {
     let mut redis = crate::support::redis::TempRedis::start();
     let url = redis.url();

@@ -24,7 +24,8 @@ enum Scope {
     All,
     /// Authenticated callers only (API_DEFAULT: anonymous requests are refused anyway).
     Authenticated,
-    /// Requests whose credentials were refused (AUTH against brute force).
+    /// Requests whose credentials were refused (AUTH against brute force); an expired but
+    /// validly signed session token is not a guess and is not counted.
     RefusedCredentials,
 }
 
@@ -50,7 +51,8 @@ impl RateLimit {
         }
     }
 
-    /// Count every failed credential check (bad session token, wrong admin token).
+    /// Count every failed credential check (bad session token, wrong admin token), except a
+    /// validly signed session token that has expired (`AuthFailure::counts_against_auth`).
     pub fn failed_credentials(preset: PresetName) -> Self {
         Self {
             preset,
@@ -86,7 +88,9 @@ fn applies(scope: Scope, req: &HttpRequest) -> bool {
     match scope {
         Scope::All => true,
         Scope::Authenticated => matches!(authn, Authn::Session(_) | Authn::PlatformAdmin),
-        Scope::RefusedCredentials => matches!(authn, Authn::Refused(_)),
+        Scope::RefusedCredentials => {
+            matches!(authn, Authn::Refused(f) if f.counts_against_auth())
+        }
     }
 }
 

@@ -1,14 +1,16 @@
 //! The page in a real browser: a platform admin with the token, an org admin with their
-//! session cookie, and an instance whose Redis is down.
+//! session cookie (which then expires), and an instance whose Redis is down.
 
 use std::time::Instant;
 
+use reqwest::Method;
 use serde_json::json;
 
 use super::browser::{require_browser_toolchain, run_browser, screenshot_path};
 use super::traffic::{flush_all, frozen_app, make_traffic, LOCAL1};
 use super::{day, json_ok, RETENTION_DAYS};
 use crate::support::analytics::{admin_get, snapshot};
+use crate::support::tokens::Spec;
 use crate::support::{closed_port, spawn_app_with};
 
 #[actix_web::test]
@@ -91,10 +93,14 @@ async fn an_org_admin_signed_in_with_their_session_sees_only_their_tenant() {
     .await;
     assert!(detail["count"].as_u64().unwrap() > 20, "{detail}");
 
+    // The same admin's session once it has expired (past the 30 s leeway), validly signed.
+    let mut expired = Spec::new("user_ann", LOCAL1.2, "org:admin");
+    expired.exp_in = -120;
     let scenario = json!({
         "scenario": "org",
         "baseUrl": app.address,
         "sessionToken": world.local1_admin,
+        "expiredSessionToken": expired.sign(),
         "externalOrgId": LOCAL1.2,
         "orgId": world.local1,
         "otherOrgId": world.local7,
@@ -105,6 +111,20 @@ async fn an_org_admin_signed_in_with_their_session_sees_only_their_tenant() {
         "expect": { "detail": detail },
     });
     run_browser(scenario).await;
+
+    // The page's refused requests carried an expired but validly signed token: they cost this
+    // address nothing from its AUTH budget (5 / 15 min), so five mistyped tokens are still
+    // answered 401, and only the sixth is limited.
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let res = app
+            .as_user(Method::GET, "/api/me", "not-a-token")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
 }
 
 #[actix_web::test]

@@ -1,6 +1,6 @@
 // tests/browser/dashboard/scenarios.mjs: what dashboard.mjs checks on the page, one function
-// per scenario: "platform" (admin token typed in), "org" (an org admin's __session cookie),
-// "redis-down" (the analytics API answers 503). `sc.expect` holds the JSON API's figures.
+// per scenario: "platform" (admin token typed in), "org" (an org admin's __session cookie,
+// which then expires), "redis-down" (the analytics API answers 503). `sc.expect` holds the JSON API's figures.
 
 import {
   SUMMARY_FIELDS,
@@ -15,6 +15,7 @@ import {
   ensure,
   fmt,
   historyCheck,
+  log,
   noTokenInUrls,
   page,
   pickDate,
@@ -180,6 +181,35 @@ async function platform() {
   );
   noTokenInUrls(sc.adminToken);
 
+  // Rate limited before the fan-out (the service's 429 stood in for by the browser): the banner
+  // says so with Retry-After, the figures stay, the sign-in is kept and nothing else is asked.
+  const limited = async (route) =>
+    route.fulfill({
+      status: 429,
+      headers: { "content-type": "application/problem+json", "retry-after": "42" },
+      body: JSON.stringify({
+        title: "Too Many Requests",
+        status: 429,
+        code: "rate_limited",
+        detail: "Rate limit AUTH exceeded; retry in 42 s.",
+      }),
+    });
+  await page.route("**/api/me", limited);
+  allowErrors([/status of 429/]);
+  const before = requests.length;
+  await page.click("#refresh");
+  await waitFor(() => /42 s/.test(document.getElementById("day-status")?.textContent || ""), null, "the 429 banner");
+  const banner = await text("#day-status");
+  ensure("a 429 says Retry-After in seconds", /Too many requests/.test(banner) && /try again in 42 s \(Retry-After\)/.test(banner), banner);
+  await page.waitForTimeout(300); // a stray fan-out would show up by now
+  const sent = requests.slice(before).map((r) => new URL(r.url).pathname);
+  check("requests one Refresh sends when rate limited", JSON.stringify(sent), JSON.stringify(["/api/me"]));
+  check("the figures stay", (await summaryField("count")).text, fmt.count(sc.expect.summary.count));
+  ensure("still signed in", await page.locator("#dashboard").isVisible());
+  log(`(the banner: ${banner})`);
+  await page.unroute("**/api/me", limited);
+  allowErrors([]);
+
   await page.click("#sign-out");
   await page.waitForSelector("#signin:not([hidden])");
   check("signed out: nothing kept", await page.evaluate(() => sessionStorage.getItem("unioneyes.admin.auth")), null);
@@ -229,6 +259,42 @@ async function org() {
     [...paths].join(", "),
   );
   noTokenInUrls(sc.sessionToken);
+
+  // The session expires with the page open: the cookie now holds a token our key signed whose
+  // exp is past the 30 s leeway (the service has no shorter leeway to wait out). One Refresh
+  // asks GET /api/me alone, is told token_expired and goes back to the form, forgetting the
+  // stored sign-in; no panel's request goes out with the dead credential.
+  await context.addCookies([{ name: "__session", value: sc.expiredSessionToken, url: base }]);
+  allowErrors([/status of 401/]);
+  const before = requests.length;
+  await page.click("#refresh");
+  await page.waitForSelector("#signin:not([hidden])");
+  const why = await text("#signin-error");
+  ensure("an expired session is explained", /Signed out/.test(why) && /token_expired/.test(why), why);
+  await page.waitForTimeout(300); // a stray fan-out would show up by now
+  const sent = requests.slice(before).map((r) => new URL(r.url).pathname);
+  check("requests one Refresh sends with an expired session", JSON.stringify(sent), JSON.stringify(["/api/me"]));
+  check(
+    "the expired sign-in is forgotten",
+    await page.evaluate(() => sessionStorage.getItem("unioneyes.admin.auth")),
+    null,
+  );
+  // Signing in with it again is one more refused /api/me, and the form stays.
+  const again = requests.length;
+  await page.click("#use-session");
+  await waitFor(
+    () => /No signed-in session/.test(document.getElementById("signin-error")?.textContent || "") &&
+      !document.getElementById("use-session").disabled,
+    null,
+    "the refused session",
+  );
+  check(
+    "requests a refused session sign-in sends",
+    JSON.stringify(requests.slice(again).map((r) => new URL(r.url).pathname)),
+    JSON.stringify(["/api/me"]),
+  );
+  allowErrors([]);
+  noTokenInUrls(sc.expiredSessionToken);
 }
 
 async function redisDown() {
