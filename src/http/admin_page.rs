@@ -4,9 +4,9 @@
 //! analytics JSON API from the browser with the credentials the user gives it.
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{guard, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 
-use super::method_not_allowed;
+use super::get_or_head;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -73,16 +73,9 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 /// The dashboard's routes: outside /api (static files that never read the session), listed in
 /// `EXEMPT_ROUTES`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(get_or_head("/admin", web::to(page)))
-        .service(get_or_head("/admin/", web::to(to_page)))
-        .service(get_or_head("/admin/{file}", web::to(file)));
-}
-
-/// A GET/HEAD resource with a 405 for every other method.
-fn get_or_head(path: &'static str, route: actix_web::Route) -> actix_web::Resource {
-    web::resource(path)
-        .route(route.guard(guard::Any(guard::Get()).or(guard::Head())))
-        .default_service(method_not_allowed("GET, HEAD"))
+    cfg.service(get_or_head("/admin", page))
+        .service(get_or_head("/admin/", to_page))
+        .service(get_or_head("/admin/{file}", file));
 }
 
 /// Headers every dashboard file carries.

@@ -9,10 +9,10 @@ use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{guard, web, HttpResponse, HttpResponseBuilder};
+use actix_web::{web, HttpResponse, HttpResponseBuilder};
 use utoipa_swagger_ui::Config;
 
-use super::method_not_allowed;
+use super::get_or_head;
 use super::openapi::JSON;
 use crate::error::AppError;
 
@@ -36,27 +36,11 @@ pub(super) struct Api;
 static CONFIG: LazyLock<Arc<Config<'static>>> =
     LazyLock::new(|| Arc::new(Config::new([DOCUMENT_PATH]).validator_url("none")));
 
-/// A GET/HEAD resource with a 405 for every other method.
-fn get_head<F, Args>(path: &str, handler: F) -> actix_web::Resource
-where
-    F: actix_web::Handler<Args>,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
-{
-    web::resource(path)
-        .route(
-            web::route()
-                .guard(guard::Any(guard::Get()).or(guard::Head()))
-                .to(handler),
-        )
-        .default_service(method_not_allowed("GET, HEAD"))
-}
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(get_head(DOCUMENT_PATH, openapi_json))
-        .service(get_head("/api/docs", docs_redirect))
-        .service(get_head(UI_PATH, docs_index))
-        .service(get_head("/api/docs/{file}", docs_file));
+    cfg.service(get_or_head(DOCUMENT_PATH, openapi_json))
+        .service(get_or_head("/api/docs", docs_redirect))
+        .service(get_or_head(UI_PATH, docs_index))
+        .service(get_or_head("/api/docs/{file}", docs_file));
 }
 
 /// The OpenAPI document

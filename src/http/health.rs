@@ -2,11 +2,11 @@
 //! probing. No authentication, rate limiting or analytics here.
 
 use actix_web::http::header::{self, CacheControl, CacheDirective};
-use actix_web::{guard, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 use unioneyes_actors::health::{Status, Verdict};
 
-use super::method_not_allowed;
+use super::get_or_head;
 use super::middleware::KeepBody;
 use super::openapi::schemas;
 use crate::auth::is_admin_request;
@@ -19,25 +19,9 @@ use crate::state::AppState;
 pub(super) struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(probe_resource("/api/health", health))
-        .service(probe_resource("/livez", livez))
-        .service(probe_resource("/readyz", readyz));
-}
-
-/// A GET/HEAD resource with a 405 for every other method.
-fn probe_resource<F, Args>(path: &'static str, handler: F) -> actix_web::Resource
-where
-    F: actix_web::Handler<Args>,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
-{
-    web::resource(path)
-        .route(
-            web::route()
-                .guard(guard::Any(guard::Get()).or(guard::Head()))
-                .to(handler),
-        )
-        .default_service(method_not_allowed("GET, HEAD"))
+    cfg.service(get_or_head("/api/health", health))
+        .service(get_or_head("/livez", livez))
+        .service(get_or_head("/readyz", readyz));
 }
 
 /// The instance verdict now: the cached report, unless the instance is stopping.

@@ -63,6 +63,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// A GET/HEAD resource (HEAD answers like GET, without the body) with a 405 and `Allow: GET,
+/// HEAD` for every other method.
+pub fn get_or_head<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(
+            web::route()
+                .guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
+                .to(handler),
+        )
+        .default_service(method_not_allowed("GET, HEAD"))
+}
+
 /// The default service of a resource: 405 with an Allow header listing what it serves.
 pub fn method_not_allowed(allow: &'static str) -> actix_web::Route {
     web::to(move || async move { Err::<HttpResponse, _>(AppError::MethodNotAllowed { allow }) })

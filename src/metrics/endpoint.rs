@@ -11,13 +11,13 @@ use std::net::TcpListener;
 
 use actix_web::dev::Server;
 use actix_web::http::header::{CacheControl, CacheDirective};
-use actix_web::{guard, web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use secrecy::SecretString;
 
 use crate::auth::{bearer_token, token_matches};
 use crate::config::MetricsSettings;
 use crate::error::AppError;
-use crate::http::method_not_allowed;
+use crate::http::get_or_head;
 use crate::state::AppState;
 
 pub const PATH: &str = "/metrics";
@@ -115,24 +115,9 @@ async fn internal_port(
     scrape(&state)
 }
 
-fn resource<F, Args>(handler: F) -> actix_web::Resource
-where
-    F: actix_web::Handler<Args>,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
-{
-    web::resource(PATH)
-        .route(
-            web::route()
-                .guard(guard::Any(guard::Get()).or(guard::Head()))
-                .to(handler),
-        )
-        .default_service(method_not_allowed("GET, HEAD"))
-}
-
 /// /metrics on the main port (outside /api: no identity, CSRF or rate limit; see `exposure`).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource(main_port));
+    cfg.service(get_or_head(PATH, main_port));
 }
 
 /// The internal listener: /metrics and a problem+json 404 for everything else. One worker, no
@@ -144,7 +129,7 @@ pub fn serve_internal(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .service(resource(internal_port))
+            .service(get_or_head(PATH, internal_port))
             .default_service(web::to(|| async { Err::<HttpResponse, _>(not_found()) }))
     })
     .workers(1)
