@@ -123,15 +123,7 @@ impl Application {
             metrics,
         };
 
-        let addr = format!("{}:{}", settings.server.host, settings.server.port);
-        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|e| StartupError::Setup(format!("no local address: {e}")))?
-            .port();
+        let (listener, port) = bind(&settings.server.host, settings.server.port)?;
         let metrics_listener = bind_metrics(&settings)?;
         let server = serve(listener, state.clone(), extra)?;
         let handle = server.handle();
@@ -297,7 +289,12 @@ fn bind_metrics(settings: &Settings) -> Result<Option<(TcpListener, u16)>, Start
     let Some(port) = settings.metrics.port else {
         return Ok(None);
     };
-    let addr = format!("{}:{port}", settings.metrics.host);
+    bind(&settings.metrics.host, port).map(Some)
+}
+
+/// Bind `host:port` (port 0: any free port); answers the listener and its real port.
+fn bind(host: &str, port: u16) -> Result<(TcpListener, u16), StartupError> {
+    let addr = format!("{host}:{port}");
     let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
         addr: addr.clone(),
         source,
@@ -306,7 +303,7 @@ fn bind_metrics(settings: &Settings) -> Result<Option<(TcpListener, u16)>, Start
         .local_addr()
         .map_err(|e| StartupError::Setup(format!("no local address: {e}")))?
         .port();
-    Ok(Some((listener, port)))
+    Ok((listener, port))
 }
 
 /// The session-token verifier: CLERK_JWT_KEY, or in development the local key pair.
