@@ -167,6 +167,10 @@ pub fn document() -> Document {
         doc.merge(part);
     }
     head_operations(&mut doc);
+    // utoipa copies Cargo's `license = "UNLICENSED"` as an SPDX identifier, which it is not.
+    doc.info.license = Some(utoipa::openapi::info::License::new(
+        "Proprietary (not licensed for use outside UnionEyes)",
+    ));
     doc
 }
 
