@@ -16,7 +16,8 @@
 #                                     check-config, dev-token --user u --org o
 #
 # Environment (defaults in brackets):
-#   DATABASE_URL      only picks the server; the database is always unioneyes_dev
+#   DATABASE_URL      only picks the server; the database is DEV_DATABASE
+#   DEV_DATABASE      [unioneyes_dev] (kept between runs)
 #   REDIS_URL         Redis to use [127.0.0.1:6379, else a throwaway one]
 #   REDIS_KEY_PREFIX  [unioneyes:dev:]
 #   HOST, PORT        [127.0.0.1, 8080]
@@ -36,10 +37,11 @@ cd "$root"
 source scripts/lib/services.sh
 
 ensure_services
-pg_create_db_if_missing unioneyes_dev
+DEV_DATABASE=${DEV_DATABASE:-unioneyes_dev}
+pg_create_db_if_missing "$DEV_DATABASE"
 
 export APP_ENV=development
-DATABASE_URL=$(pg_url_with_db "$PG_ADMIN_URL" unioneyes_dev)
+DATABASE_URL=$(pg_url_with_db "$PG_ADMIN_URL" "$DEV_DATABASE")
 export DATABASE_URL REDIS_URL
 export REDIS_KEY_PREFIX=${REDIS_KEY_PREFIX:-unioneyes:dev:}
 export HOST=${HOST:-127.0.0.1}
@@ -77,7 +79,7 @@ export APP_ORIGINS=${APP_ORIGINS:-http://$HOST:$PORT}
 export METRICS_TOKEN=${METRICS_TOKEN:-$(dev_secret metrics-token 'head -c 36 /dev/urandom | base64 | tr "+/" "-_"')}
 
 # The same command as docker/Dockerfile (scripts/check-containers.sh compares them).
-echo "==> cargo build --release --locked --bin unioneyes"
+echo "==> cargo build --release --locked --bin unioneyes" >&2
 cargo build --release --locked --bin unioneyes
 bin=${CARGO_TARGET_DIR:-$root/target}/release/unioneyes
 

@@ -3,6 +3,9 @@
 //! was abandoned mid-flight (a timeout dropped the future), is marked broken and discarded
 //! when returned, so the pool recovers after a Redis restart without a PING per checkout.
 
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use bb8_redis::redis::aio::{ConnectionLike, MultiplexedConnection};
 use bb8_redis::redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
 use bb8_redis::RedisConnectionManager;
@@ -13,12 +16,14 @@ pub type RedisPool = bb8::Pool<RedisManager>;
 
 pub struct RedisManager {
     inner: RedisConnectionManager,
+    connect_errors: ConnectErrors,
 }
 
 impl RedisManager {
     pub fn new(url: &str) -> Result<Self, RedisError> {
         Ok(Self {
             inner: RedisConnectionManager::new(url)?,
+            connect_errors: ConnectErrors::default(),
         })
     }
 
@@ -26,7 +31,46 @@ impl RedisManager {
     pub fn from_client(client: &redis::Client) -> Result<Self, RedisError> {
         Ok(Self {
             inner: RedisConnectionManager::new(client.get_connection_info().clone())?,
+            connect_errors: ConnectErrors::default(),
         })
+    }
+
+    /// The record of this manager's failed connects (shared handle).
+    pub fn connect_errors(&self) -> ConnectErrors {
+        self.connect_errors.clone()
+    }
+}
+
+/// The class of a Redis error, for health reports, logs and metrics (never its text).
+pub fn error_class(e: &RedisError) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_connection_refusal() {
+        "connection_refused"
+    } else if e.is_connection_dropped() || e.is_io_error() {
+        "connection_lost"
+    } else {
+        "command_failed"
+    }
+}
+
+/// The last failed connect of a pool and when it happened: when a checkout only says "timed
+/// out" (bb8 connects in the background), this names the real cause (refused, TLS, …).
+#[derive(Clone, Default)]
+pub struct ConnectErrors(Arc<Mutex<Option<(Instant, &'static str)>>>);
+
+impl ConnectErrors {
+    fn record(&self, class: Option<&'static str>) {
+        if let Ok(mut last) = self.0.lock() {
+            *last = class.map(|c| (Instant::now(), c));
+        }
+    }
+
+    /// The class of the last connect, if it failed within `within` and none succeeded since.
+    pub fn recent(&self, within: Duration) -> Option<&'static str> {
+        let last = *self.0.lock().ok()?;
+        last.filter(|(at, _)| at.elapsed() <= within)
+            .map(|(_, class)| class)
     }
 }
 
@@ -76,10 +120,19 @@ impl bb8::ManageConnection for RedisManager {
     type Error = RedisError;
 
     async fn connect(&self) -> Result<RedisConn, RedisError> {
-        Ok(RedisConn {
-            inner: self.inner.connect().await?,
-            broken: false,
-        })
+        match self.inner.connect().await {
+            Ok(inner) => {
+                self.connect_errors.record(None);
+                Ok(RedisConn {
+                    inner,
+                    broken: false,
+                })
+            }
+            Err(e) => {
+                self.connect_errors.record(Some(error_class(&e)));
+                Err(e)
+            }
+        }
     }
 
     async fn is_valid(&self, conn: &mut RedisConn) -> Result<(), RedisError> {

@@ -21,7 +21,11 @@ the properties the deployment relies on, read from the files themselves:
   exactly them, stop_grace_period above the service's shutdown timings, LB
   detection inside the drain, no published PostgreSQL/Redis ports outside
   development, Redis noeviction with maxmemory under the container limit,
-  enough PostgreSQL connections for the pools.
+  enough PostgreSQL connections for the pools; in staging/prod every replica
+  has an internal metrics listener (METRICS_PORT fixed, not PORT, METRICS_HOST
+  0.0.0.0, the port not published), the env template lists METRICS_TOKEN, and
+  a bundled Prometheus (only in the `monitoring` profile, loopback-published
+  at most) scrapes exactly app1/app2 on METRICS_PORT.
 
 Usage: python3 check_containers.py REPO_ROOT  (tool paths in the environment:
 HADOLINT, YAMLLINT, DCLINT, HAPROXY, REDIS_SERVER, REDIS_CLI). Exit 1 on any
@@ -835,6 +839,21 @@ def check_compose(
                     warn(where, f"{name}: DATABASE_MIGRATE_ON_STARTUP is not false (the migrate job runs them)")
             if strict and published(svc):
                 fail(where, f"{name}: replicas are reached through the LB only, not published ports")
+            if strict:
+                # /metrics: an internal listener per replica (docs/monitoring.md), so
+                # Prometheus reaches each one directly and never through the LB.
+                mport = env.get("METRICS_PORT", "")
+                if not mport.isdigit() or int(mport) == 0 or mport == env.get("PORT", "8080"):
+                    fail(
+                        where,
+                        f"{name}: METRICS_PORT must be a fixed port other than PORT (got {mport or 'unset'}):"
+                        " without it /metrics is off or unreachable per replica",
+                    )
+                elif env.get("METRICS_HOST") != "0.0.0.0":
+                    fail(where, f"{name}: METRICS_HOST should be 0.0.0.0 (the default 127.0.0.1 is unreachable)")
+                for pub in published(svc):
+                    if pub.rsplit(":", 1)[-1].split("/")[0] == mport:
+                        fail(where, f"{name}: publishes the metrics port ({pub}); keep it on the internal networks")
 
         # PostgreSQL connections: every pool plus the probe connections fit.
         pg_cmd = command_list(pg_svc)
@@ -896,9 +915,34 @@ def check_compose(
         for name in serve:
             if depends(lb).get(name) != "service_healthy":
                 fail(where, f"{lb_name}: should depend on {name}: service_healthy")
-        others = [n for n, s in services.items() if published(s) and n != lb_name]
+        # Besides the LB, only opt-in monitoring-profile services, on loopback.
+        def opt_in_loopback(s: dict) -> bool:
+            return "monitoring" in (s.get("profiles") or []) and all(
+                p.startswith("127.0.0.1:") for p in published(s)
+            )
+
+        others = [n for n, s in services.items() if published(s) and n != lb_name and not opt_in_loopback(s)]
         if others:
             fail(where, f"only the LB publishes ports; also: {others}")
+        # A bundled Prometheus (monitoring profile) scrapes exactly the replicas' metrics ports.
+        mtargets = {f"{n}:{env_dict(s).get('METRICS_PORT')}" for n, s in serve.items()}
+        for pname, psvc in services.items():
+            if image_name(psvc) != "prometheus":
+                continue
+            if "monitoring" not in (psvc.get("profiles") or []):
+                fail(where, f"{pname}: should be in the monitoring profile (opt-in)")
+            if "backend" not in (psvc.get("networks") or []):
+                fail(where, f"{pname}: should be on the backend network with the replicas")
+            srcs = [c.get("source") if isinstance(c, dict) else c for c in psvc.get("configs") or []]
+            targets: set[str] = set()
+            for src in srcs:
+                pc = yaml.safe_load(((doc.get("configs") or {}).get(src) or {}).get("content") or "{}") or {}
+                for job in pc.get("scrape_configs") or []:
+                    if job.get("job_name") == "unioneyes":
+                        for sc in job.get("static_configs") or []:
+                            targets |= set(sc.get("targets") or [])
+            if targets != mtargets:
+                fail(where, f"{pname}: job unioneyes scrapes {sorted(targets)}, expected {sorted(mtargets)}")
         # TRUSTED_PROXIES is the LB's fixed address, inside its network's subnet.
         lb_nets = lb.get("networks") or {}
         addr = None
@@ -927,6 +971,8 @@ def check_compose(
             for var in set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*):\?", text)):
                 if var not in ex:
                     fail(rel(example), f"{var} (used by {where}) is not listed")
+            if not re.search(r"^#?\s*METRICS_TOKEN=", example.read_text(), re.M):
+                fail(rel(example), "METRICS_TOKEN (optional, the metrics listener's token) is not listed")
             for var, value in ex.items():
                 secret = cfg_vars.get(var, {}).get("secret") or var.endswith("PASSWORD")
                 if secret and value.strip():

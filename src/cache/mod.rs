@@ -4,7 +4,8 @@
 mod probe;
 
 use secrecy::ExposeSecret;
-use unioneyes_actors::redis::{redis, RedisManager, SharedConnection};
+pub use unioneyes_actors::redis::error_class;
+use unioneyes_actors::redis::{redis, ConnectErrors, RedisManager, SharedConnection};
 
 use crate::config::RedisSettings;
 
@@ -20,6 +21,8 @@ pub struct Cache {
     shared: Option<std::sync::Arc<SharedConnection>>,
     prefix: String,
     pool_max: u32,
+    /// The pool's last failed connect (names the cause behind a checkout timeout).
+    connect_errors: ConnectErrors,
 }
 
 impl Cache {
@@ -33,11 +36,13 @@ impl Cache {
                 settings.ca_cert_file.as_deref(),
             )?),
         };
+        let mut connect_errors = ConnectErrors::default();
         let pool = match &client {
             None => None,
             Some(client) => {
                 let manager = RedisManager::from_client(client)
                     .map_err(|_| "REDIS_URL could not be parsed as a Redis URL".to_string())?;
+                connect_errors = manager.connect_errors();
                 Some(
                     bb8::Pool::builder()
                         .max_size(settings.pool_max)
@@ -61,6 +66,7 @@ impl Cache {
             shared,
             prefix: settings.key_prefix.clone(),
             pool_max: settings.pool_max,
+            connect_errors,
         })
     }
 
@@ -120,22 +126,21 @@ impl std::fmt::Debug for Cache {
     }
 }
 
-/// A stable, secret-free class for a Redis error.
-pub fn error_class(e: &bb8_redis::redis::RedisError) -> &'static str {
-    if e.is_timeout() {
-        "timeout"
-    } else if e.is_connection_refusal() {
-        "connection_refused"
-    } else if e.is_connection_dropped() || e.is_io_error() {
-        "connection_lost"
-    } else {
-        "command_failed"
+impl Cache {
+    /// The class of a failed checkout. A timeout names the pool's last failed connect
+    /// instead when there was one lately (refused, TLS, …): "timeout" alone would send the
+    /// operator looking for a slow Redis when it is down.
+    pub fn run_error_class(&self, e: &bb8::RunError<bb8_redis::redis::RedisError>) -> &'static str {
+        match e {
+            bb8::RunError::User(e) => error_class(e),
+            bb8::RunError::TimedOut => self.recent_connect_error().unwrap_or("timeout"),
+        }
     }
-}
 
-pub fn run_error_class(e: &bb8::RunError<bb8_redis::redis::RedisError>) -> &'static str {
-    match e {
-        bb8::RunError::User(e) => error_class(e),
-        bb8::RunError::TimedOut => "timeout",
+    /// The class of the pool's last connect if it failed in the last 30 s and none succeeded
+    /// since.
+    pub fn recent_connect_error(&self) -> Option<&'static str> {
+        self.connect_errors
+            .recent(std::time::Duration::from_secs(30))
     }
 }

@@ -30,8 +30,14 @@ impl Probe for RedisProbe {
         Some(REDIS_SLOW)
     }
 
+    /// A checkout cut by the deadline names the pool's last failed connect, if recent.
+    fn deadline_class(&self) -> &'static str {
+        self.cache.recent_connect_error().unwrap_or("timeout")
+    }
+
     fn check(&self) -> BoxFuture<'static, ProbeOutcome> {
         let pool = self.cache.pool().cloned();
+        let cache = self.cache.clone();
         let max = self.cache.pool_max();
         Box::pin(async move {
             let Some(pool) = pool else {
@@ -55,7 +61,7 @@ impl Probe for RedisProbe {
             let mut conn = match pool.get().await {
                 Ok(c) => c,
                 Err(e) => {
-                    return ProbeOutcome::down("unreachable", super::run_error_class(&e))
+                    return ProbeOutcome::down("unreachable", cache.run_error_class(&e))
                         .with_details(details)
                 }
             };

@@ -90,7 +90,7 @@ impl Store {
             let mut conn = pool
                 .get()
                 .await
-                .map_err(|e| Unavailable(crate::cache::run_error_class(&e)))?;
+                .map_err(|e| Unavailable(self.cache.run_error_class(&e)))?;
             cmd.query_async::<T>(&mut *conn)
                 .await
                 .map_err(|e| Unavailable(crate::cache::error_class(&e)))

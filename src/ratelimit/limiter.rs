@@ -127,10 +127,17 @@ impl Limiter {
         self.decisions[backend.index()].load(Ordering::Relaxed)
     }
 
-    /// True while checks skip Redis: Redis is not configured, or a check failed and none has
-    /// succeeded since (presets then follow their failure policy: in memory or fail open).
+    /// True while checks skip Redis: Redis is not configured, or a check failed and the
+    /// breaker is still open (within the cooldown, or while the health report says Redis is
+    /// down). Once the next check would go to Redis again it reads false, so an idle instance
+    /// does not report a fallback long after Redis came back.
     pub fn fallback_active(&self) -> bool {
-        self.cache.shared().is_none() || self.in_outage.load(Ordering::Acquire)
+        if self.cache.shared().is_none() {
+            return true;
+        }
+        self.in_outage.load(Ordering::Acquire)
+            && (self.now_ms() < self.open_until_ms.load(Ordering::Acquire)
+                || self.health_says_redis_down())
     }
 
     /// Check and record one request of `subject` against `preset`.

@@ -118,6 +118,17 @@ async fn redis_down_is_degraded_within_one_interval_and_health_still_answers_fas
         200,
         "Redis cannot make it unready"
     );
+    // Admins see the cause: refused, not a bare checkout timeout.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let body: Value = app.get_admin("/api/health").await.json().await.unwrap();
+        let class = check(&body, "redis")["errorClass"].clone();
+        if class == "connection_refused" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "redis error class: {class}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[actix_web::test]

@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::support::app::{CSRF_SECRET, STRIPE_SECRET};
+use crate::support::redis::TempRedis;
 use crate::support::tokens::Spec;
 use crate::support::{closed_port, spawn_app, spawn_app_with, TestApp};
 
@@ -381,6 +382,49 @@ async fn with_redis_down_the_fallback_shows() {
         require(&body, r#"unioneyes_health_status{status="degraded"}"#),
         1.0
     );
+}
+
+/// After Redis comes back the fallback gauge clears by itself, without limited traffic (so
+/// the fallback alert stops on an idle instance), and the next check uses Redis.
+#[actix_web::test]
+async fn the_fallback_gauge_clears_when_redis_is_back_without_traffic() {
+    let mut redis = TempRedis::start();
+    let url = redis.url();
+    let app = spawn_app_with(|env| {
+        env.insert("METRICS_TOKEN".into(), TOKEN.into());
+        env.insert("REDIS_URL".into(), url);
+    })
+    .await;
+    let token = Spec::new("user_back", "org_back", "org:member").sign();
+    let get = || app.as_user(Method::GET, "/api/claims", &token).send();
+    assert_eq!(get().await.unwrap().status(), 200);
+    redis.stop();
+    assert_eq!(get().await.unwrap().status(), 200);
+    let body = scrape(&app).await;
+    assert_eq!(require(&body, "unioneyes_ratelimit_fallback_active"), 1.0);
+    let memory = r#"unioneyes_ratelimit_checks_total{backend="memory"}"#;
+    let memory_before = require(&body, memory);
+    assert!(memory_before >= 1.0);
+    redis.start_again();
+    // No limited request from here until the gauge reads 0.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let body = scrape(&app).await;
+        if require(&body, "unioneyes_ratelimit_fallback_active") == 0.0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "fallback still active 10 s after Redis came back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let redis_checks = r#"unioneyes_ratelimit_checks_total{backend="redis"}"#;
+    let before = require(&scrape(&app).await, redis_checks);
+    assert_eq!(get().await.unwrap().status(), 200);
+    let body = scrape(&app).await;
+    assert_eq!(require(&body, redis_checks), before + 1.0);
+    assert_eq!(require(&body, memory), memory_before);
 }
 
 #[actix_web::test]

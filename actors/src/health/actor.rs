@@ -87,7 +87,9 @@ impl HealthSupervisor {
             let started = Instant::now();
             let outcome = match tokio::time::timeout(deadline, probe.check()).await {
                 Ok(outcome) => outcome,
-                Err(_) => ProbeOutcome::down("no answer within the deadline", "timeout"),
+                Err(_) => {
+                    ProbeOutcome::down("no answer within the deadline", probe.deadline_class())
+                }
             };
             (i, started, outcome)
         });

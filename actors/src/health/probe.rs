@@ -72,4 +72,10 @@ pub trait Probe: Send + Sync + 'static {
     }
 
     fn check(&self) -> BoxFuture<'static, ProbeOutcome>;
+
+    /// The error class reported when the deadline cuts the check. "timeout" unless the probe
+    /// knows a more precise cause (a connection refused in the background, say).
+    fn deadline_class(&self) -> &'static str {
+        "timeout"
+    }
 }
