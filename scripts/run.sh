@@ -79,9 +79,11 @@ export APP_ORIGINS=${APP_ORIGINS:-http://$HOST:$PORT}
 export METRICS_TOKEN=${METRICS_TOKEN:-$(dev_secret metrics-token 'head -c 36 /dev/urandom | base64 | tr "+/" "-_"')}
 
 # The same command as docker/Dockerfile (scripts/check-containers.sh compares them).
-echo "==> cargo build --release --locked --bin unioneyes" >&2
-cargo build --release --locked --bin unioneyes
 bin=${CARGO_TARGET_DIR:-$root/target}/release/unioneyes
+first=""
+[[ -x $bin ]] || first=" (the first build takes several minutes)"
+echo "==> cargo build --release --locked --bin unioneyes$first" >&2
+cargo build --release --locked --bin unioneyes
 
 # Another subcommand with the same environment (not exec: the EXIT trap stops
 # throwaway services).
@@ -91,8 +93,7 @@ if (($#)); then
   exit "$status"
 fi
 
-echo "==> unioneyes migrate"
-"$bin" migrate
+# `serve` applies pending migrations itself (DATABASE_MIGRATE_ON_STARTUP, default true).
 
 banner() {
 cat <<EOF
@@ -104,7 +105,7 @@ cat <<EOF
     API docs:     http://$HOST:$PORT/api/docs
     Metrics:      curl -H "Authorization: Bearer \$(cat .dev/metrics-token)" http://$HOST:$PORT/metrics
     Admin token:  $ADMIN_API_TOKEN  ($token_origin)
-    Dev token:    APP_ENV=development $bin dev-token --user user_1 --org org_demo --role admin
+    Dev token:    $0 dev-token --user user_1 --org org_demo --role admin
     Stripe:       webhook secret in .dev/stripe-webhook-secret (see docs/api.md)
     Stop with Ctrl-C.
 

@@ -79,6 +79,10 @@ pub enum AppError {
     },
     #[display("request timed out")]
     Timeout,
+    /// The request timeout fired while the handler waited for the client's body: the
+    /// client's fault (408, connection closed), not a server failure.
+    #[display("request body timed out")]
+    BodyTimeout,
 }
 
 impl std::error::Error for AppError {}
@@ -234,6 +238,11 @@ impl AppError {
                 "request_timeout",
                 "The request did not complete in time.",
             ),
+            AppError::BodyTimeout => Problem::new(
+                status,
+                "request_body_timeout",
+                "The request body did not arrive in time.",
+            ),
         }
     }
 }
@@ -254,6 +263,7 @@ impl ResponseError for AppError {
             AppError::Internal(_) => S::INTERNAL_SERVER_ERROR,
             AppError::ExternalApi { .. } => S::BAD_GATEWAY,
             AppError::Unavailable { .. } | AppError::Timeout => S::SERVICE_UNAVAILABLE,
+            AppError::BodyTimeout => S::REQUEST_TIMEOUT,
         }
     }
 
@@ -278,6 +288,10 @@ impl ResponseError for AppError {
             }
             AppError::Timeout => {
                 res.insert_header((header::RETRY_AFTER, "1"));
+            }
+            AppError::BodyTimeout => {
+                // The rest of the body may still come: this connection cannot carry another request.
+                res.force_close();
             }
             AppError::Unauthorized { .. } => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

@@ -94,12 +94,67 @@ pub fn sign(private_pem: &str, claims: &TokenClaims) -> Result<String, String> {
         .map_err(|e| format!("sign: {e}"))
 }
 
-/// Sign with the development key pair in `dir`.
+/// Sign with the development key pair in `dir`, which the service made when it started.
+/// Never generates one: a token signed by a new pair would be refused by the running
+/// service, so a wrong `dir` (say, a relative default read from another directory) is an error.
 pub fn sign_dev_token(dir: &Path, claims: &TokenClaims) -> Result<String, String> {
-    ensure_dev_keypair(dir)?;
-    let pem = std::fs::read_to_string(dir.join(PRIVATE))
+    let private_path = dir.join(PRIVATE);
+    if !private_path.exists() || !dir.join(PUBLIC).exists() {
+        return Err(format!(
+            "no development key pair in {}: start the service first (./scripts/run.sh), \
+             or set DEV_KEYS_DIR to the directory it uses (the repository's .dev/keys), \
+             or run ./scripts/run.sh dev-token ... from the repository",
+            dir.display()
+        ));
+    }
+    let pem = std::fs::read_to_string(&private_path)
         .map_err(|e| format!("read the development key: {e}"))?;
     RsaPrivateKey::from_pkcs8_pem(&pem)
         .map_err(|_| "the development key is corrupt".to_string())?;
     sign(&pem, claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims() -> TokenClaims {
+        TokenClaims {
+            sub: "user_1".into(),
+            sid: "sess_1".into(),
+            org_id: Some("org_demo".into()),
+            org_role: Some("org:admin".into()),
+            azp: None,
+            iss: None,
+            iat: 0,
+            nbf: 0,
+            exp: 60,
+        }
+    }
+
+    #[test]
+    fn signing_without_the_services_key_pair_fails_and_creates_nothing() {
+        let dir = std::env::temp_dir().join(format!("ue-devkeys-{}", uuid::Uuid::new_v4()));
+        let err = sign_dev_token(&dir, &claims()).unwrap_err();
+        assert!(err.contains("no development key pair"), "{err}");
+        assert!(
+            !dir.exists(),
+            "a key pair was generated in {}",
+            dir.display()
+        );
+    }
+
+    #[test]
+    fn a_token_is_signed_with_the_pair_the_service_made() {
+        let dir = std::env::temp_dir().join(format!("ue-devkeys-{}", uuid::Uuid::new_v4()));
+        let public = ensure_dev_keypair(&dir).unwrap();
+        let token = sign_dev_token(&dir, &claims()).unwrap();
+        let key = jsonwebtoken::DecodingKey::from_rsa_pem(public.as_bytes()).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+        validation.validate_exp = false;
+        validation.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<serde_json::Value>(&token, &key, &validation).unwrap();
+        assert_eq!(data.claims["sub"], "user_1");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -59,7 +59,7 @@ fn load_with(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use secrecy::ExposeSecret;
     use std::time::Duration;

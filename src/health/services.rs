@@ -4,7 +4,7 @@
 use chrono::Utc;
 use unioneyes_actors::health::{CheckResult, Impact, Status};
 
-use crate::config::Settings;
+use crate::config::{AppEnv, Settings};
 
 fn fixed(name: &'static str, status: Status, message: &'static str) -> CheckResult {
     CheckResult {
@@ -39,14 +39,23 @@ fn service(
 
 pub fn service_checks(settings: &Settings) -> Vec<CheckResult> {
     let s = &settings.services;
+    let clerk_vars = &["CLERK_JWT_KEY", "CLERK_PUBLISHABLE_KEY", "CLERK_SECRET_KEY"];
+    let clerk = if s.clerk_jwt_key.is_none()
+        && settings.app_env == AppEnv::Development
+        && !clerk_vars.iter().any(|v| s.invalid.contains(v))
+    {
+        // Sessions work in development without Clerk: the local key pair signs them.
+        fixed(
+            "clerk",
+            Status::Healthy,
+            "development key pair (unioneyes dev-token); not Clerk",
+        )
+    } else {
+        service(settings, "clerk", s.clerk_jwt_key.is_some(), clerk_vars)
+    };
     vec![
         service(settings, "sentry", s.sentry_dsn.is_some(), &["SENTRY_DSN"]),
-        service(
-            settings,
-            "clerk",
-            s.clerk_jwt_key.is_some(),
-            &["CLERK_JWT_KEY", "CLERK_PUBLISHABLE_KEY", "CLERK_SECRET_KEY"],
-        ),
+        clerk,
         service(
             settings,
             "stripe",
@@ -79,4 +88,30 @@ pub fn service_checks(settings: &Settings) -> Vec<CheckResult> {
             &["AZURE_STORAGE_ACCOUNT"],
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::{dev, load_env, production};
+
+    fn clerk(env: &std::collections::HashMap<String, String>) -> CheckResult {
+        let report = load_env(env);
+        let settings = report.settings().expect("settings");
+        service_checks(settings)
+            .into_iter()
+            .find(|c| c.name == "clerk")
+            .expect("a clerk check")
+    }
+
+    #[test]
+    fn development_sessions_count_as_working_without_clerk() {
+        let local = clerk(&dev(&[]));
+        assert_eq!(local.status, Status::Healthy);
+        assert!(local.message.contains("development key pair"));
+        let real = clerk(&production());
+        assert_eq!((real.status, real.message), (Status::Healthy, "configured"));
+        let bad = clerk(&dev(&[("CLERK_PUBLISHABLE_KEY", "not-a-key")]));
+        assert_eq!(bad.status, Status::Degraded);
+    }
 }

@@ -3,7 +3,7 @@
 //! authorize; the queries live in `unioneyes_actors::analytics::read`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 use unioneyes_actors::analytics::keys::within_retention;
@@ -11,7 +11,7 @@ use unioneyes_actors::analytics::read::{self, Figures, Reader};
 use unioneyes_actors::analytics::{LinkError, SLOW_KEEP};
 use uuid::Uuid;
 
-use super::method_not_allowed;
+use super::get_or_head;
 use super::openapi::{problems, schemas};
 use crate::auth::{identity_of, unauthorized, AuthFailure, Authn, OrgRole};
 use crate::error::{AppError, FieldProblem};
@@ -23,24 +23,12 @@ use crate::state::AppState;
 pub(super) struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(get("/admin/analytics/summary", summary))
-        .service(get("/admin/analytics/endpoints", endpoints))
-        .service(get("/admin/analytics/slow", slow))
-        .service(get("/admin/analytics/tenants", tenants))
-        .service(get("/admin/analytics/tenants/{id}", tenant))
-        .service(get("/admin/analytics/history", history));
-}
-
-/// A GET resource with a 405 for every other method.
-fn get<F, Args>(path: &str, handler: F) -> actix_web::Resource
-where
-    F: actix_web::Handler<Args>,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
-{
-    web::resource(path)
-        .route(web::get().to(handler))
-        .default_service(method_not_allowed("GET"))
+    cfg.service(get_or_head("/admin/analytics/summary", summary))
+        .service(get_or_head("/admin/analytics/endpoints", endpoints))
+        .service(get_or_head("/admin/analytics/slow", slow))
+        .service(get_or_head("/admin/analytics/tenants", tenants))
+        .service(get_or_head("/admin/analytics/tenants/{id}", tenant))
+        .service(get_or_head("/admin/analytics/history", history));
 }
 
 /// Who may read what.
@@ -113,10 +101,18 @@ fn date(field: &str, value: Option<&str>, today: NaiveDate) -> Result<NaiveDate,
                 b.is_ascii_digit()
             }
         });
+    // From 1970: a window reaching back from `to` stays within four-digit years.
     shaped
         .then(|| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
         .flatten()
-        .ok_or_else(|| invalid(field, "format", "must be a date YYYY-MM-DD (UTC)"))
+        .filter(|d| d.year() >= 1970)
+        .ok_or_else(|| {
+            invalid(
+                field,
+                "format",
+                "must be a date YYYY-MM-DD (UTC), 1970-01-01 or later",
+            )
+        })
 }
 
 fn limit(value: Option<u32>, default: u32, max: u32) -> Result<usize, AppError> {
@@ -187,7 +183,7 @@ fn day(state: &AppState, q: &DayQuery, now: DateTime<Utc>) -> Result<(NaiveDate,
 ///
 /// Platform admins.
 #[utoipa::path(
-    get,
+    method(get, head),
     path = "/api/admin/analytics/summary",
     operation_id = "analyticsSummary",
     tag = "admin-analytics",
@@ -227,7 +223,7 @@ async fn summary(
 /// Platform admins. Endpoints are `METHOD route template`; requests no route matched are
 /// `UNMATCHED`.
 #[utoipa::path(
-    get,
+    method(get, head),
     path = "/api/admin/analytics/endpoints",
     operation_id = "analyticsEndpoints",
     tag = "admin-analytics",
@@ -265,7 +261,7 @@ async fn endpoints(
 ///
 /// Platform admins. Slowest first; the day keeps 1,000.
 #[utoipa::path(
-    get,
+    method(get, head),
     path = "/api/admin/analytics/slow",
     operation_id = "analyticsSlow",
     tag = "admin-analytics",
@@ -300,7 +296,7 @@ async fn slow(
 ///
 /// Platform admins. Tenants are organization ids, `anonymous`, `platform-admin` and `_overflow`.
 #[utoipa::path(
-    get,
+    method(get, head),
     path = "/api/admin/analytics/tenants",
     operation_id = "analyticsTenants",
     tag = "admin-analytics",
@@ -338,7 +334,7 @@ async fn tenants(
 ///
 /// Platform admins; an org admin for their own organization id.
 #[utoipa::path(
-    get,
+    method(get, head),
     path = "/api/admin/analytics/tenants/{id}",
     operation_id = "analyticsTenant",
     tag = "admin-analytics",
@@ -411,7 +407,7 @@ struct HistoryQuery {
 ///
 /// Platform admins. One point per day, for one endpoint or the totals.
 #[utoipa::path(
-    get,
+    method(get, head),
     path = "/api/admin/analytics/history",
     operation_id = "analyticsHistory",
     tag = "admin-analytics",
@@ -474,4 +470,30 @@ async fn history(
     }
     Ok(HttpResponse::Ok()
         .json(json!({ "from": from, "to": to, "endpoint": endpoint, "points": all })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_strict_four_digit_days_from_1970() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        assert_eq!(date("to", None, today).unwrap(), today);
+        assert_eq!(
+            date("to", Some("1970-01-01"), today).unwrap(),
+            NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()
+        );
+        for bad in [
+            "0000-01-03",
+            "1969-12-31",
+            "2026-02-30",
+            "2026-1-01",
+            "+2026-01-01",
+            "2026-01-01T00:00:00Z",
+            "",
+        ] {
+            assert!(date("to", Some(bad), today).is_err(), "{bad}");
+        }
+    }
 }

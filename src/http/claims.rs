@@ -27,14 +27,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/claims")
             .route(web::get().to(list))
+            .route(web::head().to(list))
             .route(web::post().to(create))
-            .default_service(method_not_allowed("GET, POST")),
+            .default_service(method_not_allowed("GET, HEAD, POST")),
     )
     .service(
         web::resource("/claims/{id}")
             .route(web::get().to(fetch))
+            .route(web::head().to(fetch))
             .route(web::patch().to(patch))
-            .default_service(method_not_allowed("GET, PATCH")),
+            .default_service(method_not_allowed("GET, HEAD, PATCH")),
     );
 }
 
@@ -106,6 +108,7 @@ fn not_found() -> AppError {
         (status = 201, description = "The claim.", body = claims::Claim),
         (status = 400, response = problems::BadRequest),
         (status = 403, response = problems::Forbidden),
+        (status = 408, response = problems::RequestBodyTimeout),
         (status = 413, response = problems::PayloadTooLarge),
         (status = 415, response = problems::UnsupportedMediaType),
         problems::Common,
@@ -140,7 +143,7 @@ async fn create(
 /// Oldest first; follow `nextCursor`. Org members and admins; platform admins name the
 /// organization with `x-organization-id`.
 #[utoipa::path(
-    get,
+    method(get, head),
     path = "/api/claims",
     operation_id = "listClaims",
     tag = "claims",
@@ -176,7 +179,7 @@ async fn list(
 
 /// Get a claim
 #[utoipa::path(
-    get,
+    method(get, head),
     path = "/api/claims/{id}",
     operation_id = "getClaim",
     tag = "claims",
@@ -218,6 +221,7 @@ async fn fetch(
         (status = 400, response = problems::BadRequest),
         (status = 403, response = problems::Forbidden),
         (status = 404, response = problems::NotFound),
+        (status = 408, response = problems::RequestBodyTimeout),
         (status = 413, response = problems::PayloadTooLarge),
         (status = 415, response = problems::UnsupportedMediaType),
         problems::Common,

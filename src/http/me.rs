@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::method_not_allowed;
+use super::get_or_head;
 use super::openapi::problems;
 use crate::auth::{identity_of, unauthorized, AuthFailure, Authn, OrgRole};
 use crate::error::AppError;
@@ -19,11 +19,7 @@ use crate::state::AppState;
 pub(super) struct Api;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/me")
-            .route(web::get().to(me))
-            .default_service(method_not_allowed("GET")),
-    );
+    cfg.service(get_or_head("/me", me));
 }
 
 /// The caller. `kind` is `platform_admin` (the admin token; every other field null) or
@@ -60,7 +56,7 @@ fn kind() -> utoipa::openapi::schema::ObjectBuilder {
 /// The platform admin token, or a verified session (header or cookie) with its organization
 /// and role. Read-only; `Cache-Control: no-store`.
 #[utoipa::path(
-    get,
+    method(get, head),
     path = "/api/me",
     operation_id = "me",
     tag = "session",

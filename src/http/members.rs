@@ -36,15 +36,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/members")
             .route(web::get().to(list))
+            .route(web::head().to(list))
             .route(web::post().to(create))
-            .default_service(method_not_allowed("GET, POST")),
+            .default_service(method_not_allowed("GET, HEAD, POST")),
     )
     .service(
         web::resource("/members/{id}")
             .route(web::get().to(fetch))
+            .route(web::head().to(fetch))
             .route(web::patch().to(patch))
             .route(web::delete().to(remove))
-            .default_service(method_not_allowed("GET, PATCH, DELETE")),
+            .default_service(method_not_allowed("GET, HEAD, PATCH, DELETE")),
     )
     .service(
         web::resource("/members/{id}/sin/reveal")
@@ -154,6 +156,7 @@ pub fn read_member_patch(
         (status = 400, response = problems::BadRequest),
         (status = 403, response = problems::Forbidden),
         (status = 409, response = problems::Conflict),
+        (status = 408, response = problems::RequestBodyTimeout),
         (status = 413, response = problems::PayloadTooLarge),
         (status = 415, response = problems::UnsupportedMediaType),
         problems::Common,
@@ -198,7 +201,7 @@ fn entry<'a>(caller: &'a Caller, rid: &'a RequestId, action: &'a str, id: Uuid) 
 /// Oldest first; follow `nextCursor`. Org members and admins; platform admins name the
 /// organization with `x-organization-id`.
 #[utoipa::path(
-    get,
+    method(get, head),
     path = "/api/members",
     operation_id = "listMembers",
     tag = "members",
@@ -238,7 +241,7 @@ fn not_found() -> AppError {
 
 /// Get a member
 #[utoipa::path(
-    get,
+    method(get, head),
     path = "/api/members/{id}",
     operation_id = "getMember",
     tag = "members",
@@ -282,6 +285,7 @@ async fn fetch(
         (status = 403, response = problems::Forbidden),
         (status = 404, response = problems::NotFound),
         (status = 409, response = problems::Conflict),
+        (status = 408, response = problems::RequestBodyTimeout),
         (status = 413, response = problems::PayloadTooLarge),
         (status = 415, response = problems::UnsupportedMediaType),
         problems::Common,

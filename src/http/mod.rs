@@ -53,6 +53,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .wrap(RateLimit::authenticated(PresetName::ApiDefault))
             .wrap(RateLimit::failed_credentials(PresetName::Auth))
             .wrap(actix_web::middleware::from_fn(crate::auth::identify))
+            // Outermost: every /api answer is about one caller (tenant data, who they are),
+            // so no shared cache may keep it; a handler's own Cache-Control/Vary wins.
+            .wrap(
+                actix_web::middleware::DefaultHeaders::new()
+                    .add((actix_web::http::header::CACHE_CONTROL, "no-store"))
+                    .add((actix_web::http::header::VARY, "Authorization, Cookie")),
+            )
             .configure(organizations::routes)
             .configure(members::routes)
             .configure(claims::routes)

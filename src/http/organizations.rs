@@ -23,13 +23,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/admin/organizations")
             .route(web::get().to(list))
+            .route(web::head().to(list))
             .route(web::post().to(create))
-            .default_service(method_not_allowed("GET, POST")),
+            .default_service(method_not_allowed("GET, HEAD, POST")),
     )
     .service(
         web::resource("/admin/organizations/{id}")
             .route(web::get().to(fetch))
-            .default_service(method_not_allowed("GET")),
+            .route(web::head().to(fetch))
+            .default_service(method_not_allowed("GET, HEAD")),
     );
 }
 
@@ -118,6 +120,7 @@ pub fn validate_new_organization(input: CreateOrganization) -> Result<NewOrganiz
         (status = 400, response = problems::BadRequest),
         (status = 403, response = problems::Forbidden),
         (status = 409, response = problems::Conflict),
+        (status = 408, response = problems::RequestBodyTimeout),
         (status = 413, response = problems::PayloadTooLarge),
         (status = 415, response = problems::UnsupportedMediaType),
         problems::Common,
@@ -176,7 +179,7 @@ struct ListQuery {
 ///
 /// Platform admins. Oldest first; no paging beyond `limit`.
 #[utoipa::path(
-    get,
+    method(get, head),
     path = "/api/admin/organizations",
     operation_id = "listOrganizations",
     tag = "admin-organizations",
@@ -210,7 +213,7 @@ async fn list(
 ///
 /// Platform admins.
 #[utoipa::path(
-    get,
+    method(get, head),
     path = "/api/admin/organizations/{id}",
     operation_id = "getOrganization",
     tag = "admin-organizations",

@@ -57,6 +57,7 @@ struct Event {
         (status = 200, description = "Accepted (or a replay, not processed again).",
             body = schemas::WebhookAck),
         (status = 400, response = problems::BadRequest),
+        (status = 408, response = problems::RequestBodyTimeout),
         (status = 413, response = problems::PayloadTooLarge),
         (status = 429, response = problems::TooManyRequests),
         (status = 500, response = problems::InternalError),

@@ -13,11 +13,15 @@ export function onDayPicked(handler) {
   pickDay = handler;
 }
 
-/** The axis maximum: `v` rounded up to 1, 2, 2.5 or 5 times a power of ten. */
-export function niceMax(v) {
+/**
+ * The axis maximum: `v` rounded up to 1, 2, 2.5 or 5 times a power of ten; for whole counts
+ * (`whole`) 1, 2, 4 or 5 times a power of ten, never below 1: a count whose quarters mostly are too.
+ */
+export function niceMax(v, whole = false) {
   if (!(v > 0)) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  const steps = whole ? [1, 2, 4, 5, 10] : [1, 2, 2.5, 5, 10];
+  for (const m of steps) if (m * p >= v) return whole ? Math.max(1, Math.round(m * p)) : m * p;
   return 10 * p;
 }
 
@@ -36,7 +40,8 @@ export function drawHistory() {
   };
   const label = (v) =>
     metric === "count" ? fmt.count(v) : metric === "errorRate" ? fmt.rate(v, 1) : fmt.ms(v);
-  const max = niceMax(Math.max(0, ...points.map((p) => value(p) ?? 0)));
+  const whole = metric === "count";
+  const max = niceMax(Math.max(0, ...points.map((p) => value(p) ?? 0)), whole);
   const y = (v) => m.t + plotH - (v / max) * plotH;
   const band = points.length ? plotW / points.length : plotW;
   const barW = Math.max(2, band * 0.72);
@@ -47,7 +52,9 @@ export function drawHistory() {
     role: "img",
     "aria-label": `${$("history-metric").selectedOptions[0]?.text || metric} per day, ${points[0]?.date ?? ""} to ${points.at(-1)?.date ?? ""}`,
   });
-  for (const frac of [0, 0.25, 0.5, 0.75, 1]) {
+  // Counts get gridlines only where the value is a whole number (no "0, 0, 1, 1, 1" axis).
+  const fracs = [0, 0.25, 0.5, 0.75, 1].filter((f) => !whole || Number.isInteger(max * f));
+  for (const frac of fracs) {
     const gy = y(max * frac);
     chart.append(
       svg("line", { x1: m.l, x2: W - m.r, y1: gy, y2: gy, class: frac ? "grid" : "axis" }),

@@ -180,7 +180,7 @@ async fn every_key_carries_the_prefix_and_the_days_absolute_expiry() {
 }
 
 #[actix_web::test]
-async fn unmatched_routes_and_unknown_methods_collapse_and_health_is_not_recorded() {
+async fn unmatched_routes_and_unknown_methods_collapse_and_health_and_assets_are_not_recorded() {
     let app = spawn_app_with(|_| {}).await;
     for i in 0..20 {
         app.get(&format!("/scan/{i}/wp-admin?id={i}")).await;
@@ -217,11 +217,24 @@ async fn unmatched_routes_and_unknown_methods_collapse_and_health_is_not_recorde
     ] {
         app.get(path).await;
     }
+    // Static files of the dashboard, the docs UI and the CSRF helper are page loads, not API use.
+    for path in [
+        "/admin",
+        "/admin/",
+        "/admin/dashboard.js",
+        "/admin/no-such-file.js",
+        "/static/csrf.js",
+        "/api/docs",
+        "/api/docs/",
+        "/api/docs/index.html",
+    ] {
+        app.get(path).await;
+    }
     settle(&app, 27, SETTLE).await;
     assert_eq!(
         snapshot(&app).enqueued,
         27,
-        "health routes are not recorded"
+        "health routes and static files are not recorded"
     );
     let (_, body) = admin_get(&app, "/api/admin/analytics/endpoints").await;
     let mut names: Vec<(String, u64)> = body["items"]
@@ -372,7 +385,20 @@ async fn requests_cut_by_the_timeout_or_a_panic_are_still_counted() {
     .await;
     assert_eq!(app.get("/test/panic").await.status(), 500);
     assert_eq!(app.get("/test/slow").await.status(), 503);
-    settle(&app, 2, SETTLE).await;
+    // A body that stops arriving: the timeout is the client's fault (408), a client error.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    tx.send(Ok(b"{".to_vec())).await.unwrap();
+    let stalled = app
+        .client
+        .post(app.url("/api/webhooks/stripe"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(tokio_stream_from(rx)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stalled.status(), 408);
+    drop(tx);
+    settle(&app, 3, SETTLE).await;
     let (_, body) = admin_get(&app, "/api/admin/analytics/endpoints").await;
     let panic = endpoint(&body, "GET", "PANIC");
     assert_eq!(
@@ -382,4 +408,21 @@ async fn requests_cut_by_the_timeout_or_a_panic_are_still_counted() {
     let timeout = endpoint(&body, "GET", "TIMEOUT");
     assert_eq!(timeout["count"], 1);
     assert!(timeout["minMs"].as_f64().unwrap() >= 1000.0, "{timeout}");
+    let stalled = endpoint(&body, "POST", "TIMEOUT");
+    assert_eq!(
+        (
+            stalled["count"].as_u64(),
+            stalled["clientErrors"].as_u64(),
+            stalled["serverErrors"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{stalled}"
+    );
+}
+
+/// A body stream fed by a channel: it stalls while the sender is kept and sends nothing.
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }

@@ -51,7 +51,7 @@ async fn wrong_method_is_405_with_allow() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.headers()["allow"], "GET, POST");
+    assert_eq!(res.headers()["allow"], "GET, HEAD, POST");
     problem(res, 405, "method_not_allowed").await;
 }
 
@@ -274,6 +274,42 @@ async fn a_handler_past_the_request_timeout_answers_503() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     assert!(res.headers().contains_key("retry-after"));
     problem(res, 503, "request_timeout").await;
+}
+
+#[actix_web::test]
+async fn a_stalled_request_body_is_the_clients_fault_408_and_the_connection_closes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::support::spawn_app_with(|env| {
+        env.insert("REQUEST_TIMEOUT_SECS".into(), "1".into());
+    })
+    .await;
+    // Anonymous, as anyone could: 1 of the 100 announced bytes, then nothing.
+    let addr = app.address.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    conn.write_all(
+        b"POST /api/webhooks/stripe HTTP/1.1\r\nHost: x\r\n\
+          Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    // read_to_end returns only once the server closes the connection.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        conn.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the connection was not closed")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("application/problem+json")
+            && answer.contains(r#""code":"request_body_timeout""#),
+        "{answer}"
+    );
+    // A handler that is slow on its own is still the server's 503.
+    problem(app.get("/test/slow").await, 503, "request_timeout").await;
 }
 
 #[actix_web::test]

@@ -82,6 +82,10 @@ async fn health_json_format_has_the_same_verdict() {
     assert_eq!(db["status"], "pass");
     assert_eq!(db["observedUnit"], "ms");
     assert_eq!(db["componentType"], "datastore");
+    let analytics = &body["checks"]["analytics:status"][0];
+    assert_eq!(analytics["status"], "pass", "{body}");
+    assert!(analytics.get("observedValue").is_none(), "{analytics}");
+    assert_eq!(body["checks"]["sentry:configuration"][0]["status"], "pass");
 }
 
 #[actix_web::test]

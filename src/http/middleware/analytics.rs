@@ -1,14 +1,15 @@
 //! Records every request for analytics: route template (or `UNMATCHED`), method (`_OTHER`
 //! outside the standard set), status, duration in µs, tenant (our organization id from the
 //! verified identity, `platform-admin`, or `anonymous`), request id and the UTC end time.
-//! Health routes are not recorded. The record goes to the analytics queue without waiting; a
+//! Health routes and the static files of the dashboard and docs UI are not recorded. The record goes to the analytics queue without waiting; a
 //! full queue drops it (counted).
 //!
 //! Wrapped at the App level just inside `request_context`, so unmatched routes are recorded
 //! too. The template is read after routing (`match_pattern` then names the resource that really
 //! served, guards included, without matching the path again). A request whose future is dropped
 //! is recorded from a guard under the names the access log uses: `TIMEOUT` (the request timeout,
-//! 503), `PANIC` (500), or `ABORTED` (the client went away, 499). Matching the path before
+//! 503; 408 when the handler was waiting for the client's body), `PANIC` (500), or `ABORTED`
+//! (the client went away, 499). Matching the path before
 //! routing to name those would cost every request a second route match (measured: several
 //! percent of a trivial route's throughput; docs/benchmarks.md).
 
@@ -23,6 +24,7 @@ use unioneyes_actors::analytics::{
     method_name, Record, Recorder, ANONYMOUS, PLATFORM_ADMIN, UNMATCHED,
 };
 
+use super::body_watch::BodyWait;
 use super::RequestId;
 use crate::auth::{Authn, Identity};
 use crate::state::AppState;
@@ -30,6 +32,19 @@ use crate::state::AppState;
 /// Routes never recorded: health and metrics (checked on the raw path first, the cheap common
 /// case, then on the matched route).
 pub const UNRECORDED_PATHS: [&str; 4] = ["/api/health", "/livez", "/readyz", "/metrics"];
+
+/// Route templates of static files (the dashboard's, the docs UI's, the CSRF helper): page
+/// loads, not API use, which would otherwise crowd the endpoint table (a dashboard sign-in
+/// fetches a dozen of them). Prometheus still counts them. Checked on the matched route.
+pub const UNRECORDED_ASSET_ROUTES: [&str; 7] = [
+    "/admin",
+    "/admin/",
+    "/admin/{file}",
+    "/static/csrf.js",
+    "/api/docs",
+    "/api/docs/",
+    "/api/docs/{file}",
+];
 
 /// The tenant analytics names for a request.
 pub fn tenant_of(req: &HttpRequest, state: &AppState) -> String {
@@ -52,6 +67,7 @@ struct InFlight {
     method: &'static str,
     request_id: String,
     timeout: Duration,
+    body_wait: Option<BodyWait>,
     done: bool,
 }
 
@@ -79,7 +95,8 @@ impl Drop for InFlight {
         let (route, status) = if std::thread::panicking() {
             ("PANIC", 500)
         } else if self.started.elapsed() >= self.timeout {
-            ("TIMEOUT", 503)
+            let body_stalled = self.body_wait.as_ref().is_some_and(BodyWait::waiting);
+            ("TIMEOUT", if body_stalled { 408 } else { 503 })
         } else {
             ("ABORTED", 499)
         };
@@ -109,6 +126,7 @@ pub async fn analytics(
         method: method_name(req.method().as_str()),
         request_id,
         timeout: state.settings.server.request_timeout,
+        body_wait: req.extensions().get::<BodyWait>().cloned(),
         done: false,
     };
     let result = next.call(req).await;
@@ -118,9 +136,11 @@ pub async fn analytics(
                 .request()
                 .match_pattern()
                 .unwrap_or_else(|| UNMATCHED.to_string());
-            if UNRECORDED_PATHS.contains(&route.as_str()) {
-                // Reached by an encoded spelling (`/%6civez`) that the raw-path check above
-                // did not know: the route decides.
+            if UNRECORDED_PATHS.contains(&route.as_str())
+                || UNRECORDED_ASSET_ROUTES.contains(&route.as_str())
+            {
+                // Static files, or a health route reached by an encoded spelling (`/%6civez`)
+                // that the raw-path check above did not know: the route decides.
                 in_flight.done = true;
             } else {
                 let tenant = tenant_of(res.request(), &state);

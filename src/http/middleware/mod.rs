@@ -1,6 +1,7 @@
 //! Middleware of the service.
 
 mod analytics;
+mod body_watch;
 mod csrf;
 mod ratelimit;
 mod request_context;

@@ -9,12 +9,13 @@ use std::time::Instant;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::http::StatusCode;
+use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::FutureExt;
 use unioneyes_actors::analytics::method_name;
 
+use super::body_watch;
 use crate::error::{AppError, Problem, PROBLEM_JSON};
 use crate::metrics::RequestTimer;
 use crate::state::AppState;
@@ -40,7 +41,7 @@ pub fn sane_request_id(value: &HeaderValue) -> Option<String> {
 }
 
 pub async fn request_context(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
@@ -87,6 +88,7 @@ pub async fn request_context(
         timer.finish("ENCODED", 415);
         return Ok(req.into_response(response));
     }
+    let body_wait = body_watch::watch(&mut req);
     let outcome = tokio::time::timeout(
         timeout,
         // Inside the future, so a panic while routing is caught too.
@@ -106,6 +108,10 @@ pub async fn request_context(
             let err = AppError::internal("handler panicked");
             (Err(err.error_response()), "PANIC".to_string())
         }
+        Err(_elapsed) if body_wait.is_some_and(|w| w.waiting()) => (
+            Err(AppError::BodyTimeout.error_response()),
+            "TIMEOUT".to_string(),
+        ),
         Err(_elapsed) => (
             Err(AppError::Timeout.error_response()),
             "TIMEOUT".to_string(),
@@ -149,6 +155,7 @@ fn set_request_id(headers: &mut header::HeaderMap, request_id: &str) {
 #[display("{status}")]
 struct Finished {
     status: actix_web::http::StatusCode,
+    close: bool,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: String,
 }
@@ -158,6 +165,7 @@ impl std::error::Error for Finished {}
 impl From<HttpResponse<BoxBody>> for Finished {
     fn from(res: HttpResponse<BoxBody>) -> Self {
         let status = res.status();
+        let close = res.head().connection_type() == ConnectionType::Close;
         let headers = res
             .headers()
             .iter()
@@ -171,6 +179,7 @@ impl From<HttpResponse<BoxBody>> for Finished {
             .unwrap_or_default();
         Self {
             status,
+            close,
             headers,
             body,
         }
@@ -186,6 +195,9 @@ impl ResponseError for Finished {
         let mut res = HttpResponse::with_body(self.status, BoxBody::new(self.body.clone()));
         for (k, v) in &self.headers {
             res.headers_mut().append(k.clone(), v.clone());
+        }
+        if self.close {
+            res.head_mut().set_connection_type(ConnectionType::Close);
         }
         res
     }

@@ -53,6 +53,7 @@ Every response carries `x-request-id`.";
             problems::Forbidden,
             problems::NotFound,
             problems::Conflict,
+            problems::RequestBodyTimeout,
             problems::PayloadTooLarge,
             problems::UnsupportedMediaType,
             problems::TooManyRequests,

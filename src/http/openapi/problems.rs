@@ -141,6 +141,18 @@ problem_response!(
 );
 
 problem_response!(
+    /// 408, the connection closed.
+    RequestBodyTimeout => problem(
+        "`request_body_timeout`: the request timeout (`REQUEST_TIMEOUT_SECS`) passed while the \
+         body was still arriving; the connection is closed.",
+        &[],
+        408,
+        "request_body_timeout",
+        "The request body did not arrive in time.",
+    )
+);
+
+problem_response!(
     /// 413.
     PayloadTooLarge => problem(
         "`payload_too_large`: the body is over `MAX_BODY_BYTES`.",

@@ -329,7 +329,7 @@ pub struct HealthJson {
     /// What decided a verdict other than healthy.
     #[schema(nullable = false)]
     pub output: Option<String>,
-    /// Keyed `database:responseTime`, `redis:responseTime`, `sentry:configuration`, …
+    /// Keyed `database:responseTime`, `redis:responseTime`, `analytics:status`, `sentry:configuration`, …
     pub checks: std::collections::BTreeMap<String, Vec<HealthJsonCheck>>,
 }
 

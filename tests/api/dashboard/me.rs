@@ -77,3 +77,48 @@ async fn api_me_says_who_the_caller_is() {
         .unwrap();
     assert_eq!(res.status(), 405);
 }
+
+#[actix_web::test]
+async fn api_answers_are_never_cached_and_head_works_like_get() {
+    let app = spawn_app().await;
+    let org_admin = Spec::new("user_nc", "org_nc", "org:admin").sign();
+    assert_eq!(
+        app.as_user(reqwest::Method::GET, "/api/me", &org_admin)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let own = app.state.tenants.peek("org_nc").expect("resolved");
+    let paths = [
+        "/api/me".to_string(),
+        "/api/members".to_string(),
+        format!("/api/admin/analytics/tenants/{own}"),
+        "/api/admin/analytics/summary".to_string(), // 403 for an org admin
+        "/api/no-such-route".to_string(),
+    ];
+    for path in &paths {
+        for method in [reqwest::Method::GET, reqwest::Method::HEAD] {
+            let res = app
+                .as_user(method.clone(), path, &org_admin)
+                .send()
+                .await
+                .unwrap();
+            let h = res.headers();
+            assert_eq!(h["cache-control"], "no-store", "{method} {path}");
+            let vary = h["vary"].to_str().unwrap().to_ascii_lowercase();
+            assert!(
+                vary.contains("authorization") && vary.contains("cookie"),
+                "{method} {path}: {vary}"
+            );
+            assert_ne!(res.status(), 405, "{method} {path}");
+        }
+    }
+    // Anonymous refusals too.
+    let res = app.get("/api/admin/analytics/summary").await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let res = app.client.head(app.url("/api/me")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+}

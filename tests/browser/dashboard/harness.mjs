@@ -159,6 +159,13 @@ export async function historyCheck(label, points) {
   for (const [day, count] of points) {
     check(`${label} history bar ${day}`, byDay.get(day), String(count));
   }
+  // The axis of counts: each gridline a different whole count (not "0, 0, 1, 1, 1").
+  const labels = await page.$$eval("#history-chart text.ylabel", (ts) => ts.map((t) => t.textContent));
+  ensure(
+    `${label} history axis labels are distinct counts`,
+    labels.length >= 2 && new Set(labels).size === labels.length && labels.every((l) => /^[0-9][0-9,.]*[kM]?$/.test(l)),
+    labels.join(" "),
+  );
 }
 
 export async function pickDate(day) {
