@@ -10,7 +10,7 @@
 //!    `wrk` recorded in (1) and on a synthetic heavy-tailed one.
 //!
 //! Needs PostgreSQL (TEST_PG_ADMIN_URL, as the tests), `redis-server`, `redis-cli`, `wrk`, `psql`.
-//! Run: `cargo bench --bench analytics` (WRK_SECONDS, WRK_CONNECTIONS, STEADY_SECONDS).
+//! Run: `cargo bench --bench analytics` (WRK_SECONDS, WRK_CONNECTIONS, ROUNDS, STEADY_SECONDS).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -353,9 +353,16 @@ async fn main() {
     println!("| round | off req/s | on req/s | on/off | off p50/p99 | on p50/p99 |");
     println!("|---|---|---|---|---|---|");
     let mut ratios = Vec::new();
-    for round in 1..=3 {
-        let a = wrk(off);
-        let b = wrk(on);
+    // Alternating which goes first, so a drift of the shared machine does not favour one side.
+    let rounds = env_or("ROUNDS", "5").parse::<u32>().unwrap_or(5).max(1);
+    for round in 1..=rounds {
+        let (a, b) = if round % 2 == 1 {
+            let a = wrk(off);
+            (a, wrk(on))
+        } else {
+            let b = wrk(on);
+            (wrk(off), b)
+        };
         ratios.push(b.rps / a.rps);
         println!(
             "| {round} | {:.0} | {:.0} | {:.3} | {} / {} | {} / {} |",

@@ -2,11 +2,14 @@
 //! unlimited, behind our limiter, behind actix-limitation (Redis fixed window) and behind
 //! actix-governor (in-memory GCRA) — on the real service stack, then drives each with `wrk`
 //! in turn, in one run, and prints throughput, p50/p99 and ratios against the unlimited route.
-//! It also counts Redis commands per limited request (INFO commandstats) and measures the
+//! It also counts Redis commands per limited request (INFO commandstats), measures the
+//! latency overhead at a fixed request rate below saturation with `oha -q` (when `oha` is on
+//! PATH: `cargo install oha`), alternating the two routes over several rounds, and measures the
 //! limited route again while Redis is unreachable.
 //!
 //! Needs PostgreSQL and Redis (TEST_PG_ADMIN_URL / TEST_REDIS_URL, as the tests) and `wrk`.
-//! Run: `cargo bench --bench ratelimit` (WRK_SECONDS, WRK_CONNECTIONS to change the load).
+//! Run: `cargo bench --bench ratelimit` (WRK_SECONDS, WRK_CONNECTIONS to change the saturating
+//! load; FIXED_RATE, FIXED_SECONDS, FIXED_ROUNDS for the fixed-rate one).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -166,6 +169,100 @@ fn wrk(url: &str) -> Wrk {
     }
 }
 
+/// Latency at a fixed rate (`oha -q`, corrected for coordinated omission), in ms.
+struct Fixed {
+    p50_ms: f64,
+    p99_ms: f64,
+    ok: u64,
+    total: u64,
+}
+
+fn oha_available() -> bool {
+    Command::new("oha").arg("--version").output().is_ok()
+}
+
+fn oha_fixed(url: &str) -> Fixed {
+    let rate = env_or("FIXED_RATE", "500");
+    let secs = env_or("FIXED_SECONDS", "5");
+    let out = Command::new("oha")
+        .args(["-q", &rate, "-c", "16", "-z", &format!("{secs}s")])
+        .args([
+            "--latency-correction",
+            "--no-tui",
+            "--output-format",
+            "json",
+            url,
+        ])
+        .output()
+        .expect("oha");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let pct = |k: &str| doc["latencyPercentiles"][k].as_f64().unwrap_or(f64::NAN) * 1000.0;
+    let codes = doc["statusCodeDistribution"].as_object();
+    let count = |only_ok: bool| {
+        codes.map_or(0, |m| {
+            m.iter()
+                .filter(|(code, _)| !only_ok || code.as_str() == "200")
+                .map(|(_, n)| n.as_u64().unwrap_or(0))
+                .sum()
+        })
+    };
+    Fixed {
+        p50_ms: pct("p50"),
+        p99_ms: pct("p99"),
+        ok: count(true),
+        total: count(false),
+    }
+}
+
+/// Rounds of unlimited and ours in alternating order at one fixed rate; per-round p99
+/// overhead and the median over the rounds (noise on a shared machine hits single rounds).
+fn fixed_rate_rounds(url: impl Fn(&str) -> String) {
+    let rounds: usize = env_or("FIXED_ROUNDS", "6").parse().unwrap_or(6);
+    println!(
+        "\nFixed rate: {} req/s for {} s per route and round (oha -q, latency-corrected, 16 connections):",
+        env_or("FIXED_RATE", "500"),
+        env_or("FIXED_SECONDS", "5")
+    );
+    println!("| round | unlimited p50 / p99 ms | ours p50 / p99 ms | p50 overhead ms | p99 overhead ms | non-200 |");
+    println!("|---|---|---|---|---|---|");
+    let mut p50s = Vec::new();
+    let mut p99s = Vec::new();
+    for round in 1..=rounds {
+        let (base, ours) = if round % 2 == 1 {
+            let b = oha_fixed(&url("/bench/unlimited"));
+            (b, oha_fixed(&url("/bench/ours")))
+        } else {
+            let o = oha_fixed(&url("/bench/ours"));
+            (oha_fixed(&url("/bench/unlimited")), o)
+        };
+        let (d50, d99) = (ours.p50_ms - base.p50_ms, ours.p99_ms - base.p99_ms);
+        p50s.push(d50);
+        p99s.push(d99);
+        println!(
+            "| {round} | {:.3} / {:.3} | {:.3} / {:.3} | {d50:+.3} | {d99:+.3} | {} |",
+            base.p50_ms,
+            base.p99_ms,
+            ours.p50_ms,
+            ours.p99_ms,
+            (base.total - base.ok) + (ours.total - ours.ok)
+        );
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
+    };
+    println!(
+        "median over {rounds} rounds: p50 overhead {:+.3} ms, p99 overhead {:+.3} ms",
+        median(&mut p50s),
+        median(&mut p99s)
+    );
+}
+
 fn redis_cmd(url: &str, args: &[&str]) -> String {
     let u = url::Url::parse(url).expect("redis url");
     let out = Command::new("redis-cli")
@@ -262,6 +359,13 @@ fn main() {
         let base = &results[0].1;
         for (name, w) in &results {
             row(name, w, base);
+        }
+        if oha_available() {
+            tokio::task::spawn_blocking(move || fixed_rate_rounds(url))
+                .await
+                .expect("bench thread");
+        } else {
+            println!("\n(oha not on PATH: `cargo install oha` for the fixed-rate rounds)");
         }
         stop.stop();
 
