@@ -430,7 +430,8 @@ async fn history(
     let reader = reader(&state)?;
     let retention = state.settings.analytics_retention_days;
     let to = date("to", q.to.as_deref(), now.date_naive())?;
-    let default_from = to - Duration::days(6);
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let default_from = (to - Duration::days(6)).max(epoch);
     let from = date("from", q.from.as_deref(), default_from)?;
     if from > to {
         return Err(invalid("from", "range", "must not be after to"));

@@ -305,8 +305,45 @@ async fn a_stalled_request_body_is_the_clients_fault_408_and_the_connection_clos
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(
         answer.contains("application/problem+json")
-            && answer.contains(r#""code":"request_body_timeout""#),
+            && answer.contains(r#""code":"request_body_timeout""#)
+            && answer.contains("cache-control: no-store"),
         "{answer}"
+    );
+    // Chunked: the 408 says `connection: close`. actix still reads (and discards) the rest of
+    // a chunked body, as after any early answer, then ends the connection: a request sent
+    // after the body's last chunk is never served (the load balancer bounds slow senders).
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    conn.write_all(
+        b"POST /api/webhooks/stripe HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Transfer-Encoding: chunked\r\n\r\n1\r\n{\r\n",
+    )
+    .await
+    .unwrap();
+    let mut head = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), conn.read(&mut head))
+        .await
+        .expect("no answer to the stalled chunked body")
+        .unwrap();
+    let head = String::from_utf8_lossy(&head[..n]).to_string();
+    assert!(
+        head.starts_with("HTTP/1.1 408") && head.contains("connection: close"),
+        "{head}"
+    );
+    conn.write_all(b"0\r\n\r\nGET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        conn.read_to_end(&mut rest),
+    )
+    .await
+    .expect("the connection was not closed after the chunked body ended")
+    .ok();
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(
+        !rest.contains("HTTP/1.1 200"),
+        "served after the 408: {rest}"
     );
     // A handler that is slow on its own is still the server's 503.
     problem(app.get("/test/slow").await, 503, "request_timeout").await;

@@ -1,13 +1,16 @@
 //! Tells a client's stalled request body from a slow handler: the request's payload is wrapped
 //! in a stream that notes whether the handler is waiting on it. When the request timeout fires
 //! while it is, the client is at fault: 408 `request_body_timeout` (a 4xx, so a trickled body
-//! cannot set off the 5xx alerts), not 503 `request_timeout`.
+//! cannot set off the 5xx alerts), not 503 `request_timeout`. The 408 then holds the payload
+//! (`PayloadHold`) until its body is sent, so actix closes the connection instead of reading
+//! and discarding the rest of a chunked body for as long as the client keeps sending.
 
+use std::cell::{Cell, RefCell};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::error::PayloadError;
 use actix_web::http::header;
@@ -15,15 +18,35 @@ use actix_web::web::Bytes;
 use actix_web::HttpMessage;
 use futures_util::Stream;
 
-/// Whether the request's handler is waiting for body bytes that have not arrived. Kept in the
-/// request's extensions, so the analytics record of a cut request names it the same way.
-#[derive(Debug, Clone, Default)]
-pub struct BodyWait(Arc<AtomicBool>);
+/// Whether the request's handler is waiting for body bytes that have not arrived, and the
+/// payload itself. Kept in the request's extensions, so the analytics record of a cut request
+/// names it the same way.
+#[derive(Clone)]
+pub struct BodyWait {
+    waiting: Rc<Cell<bool>>,
+    payload: Rc<RefCell<Payload>>,
+}
 
 impl BodyWait {
     /// True while the last read of the body found nothing yet (and the body has not ended).
     pub fn waiting(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.waiting.get()
+    }
+
+    /// Keeps the request's payload alive for as long as the hold lives.
+    pub fn hold(&self) -> PayloadHold {
+        PayloadHold(Rc::clone(&self.payload))
+    }
+}
+
+/// The payload of a request answered before its body arrived. While a response body holds it,
+/// actix sees the payload as unread and closes the connection after the response.
+#[derive(Clone)]
+pub struct PayloadHold(#[allow(dead_code)] Rc<RefCell<Payload>>);
+
+impl std::fmt::Debug for PayloadHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PayloadHold")
     }
 }
 
@@ -40,28 +63,61 @@ pub fn watch(req: &mut ServiceRequest) -> Option<BodyWait> {
     if !has_body {
         return None;
     }
-    let wait = BodyWait::default();
-    let inner = req.take_payload();
-    let watched: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(Watched {
-        inner,
-        wait: wait.clone(),
-    });
+    let wait = BodyWait {
+        waiting: Rc::new(Cell::new(false)),
+        payload: Rc::new(RefCell::new(req.take_payload())),
+    };
+    let watched: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
+        Box::pin(Watched(wait.clone()));
     req.set_payload(Payload::from(watched));
     req.extensions_mut().insert(wait.clone());
     Some(wait)
 }
 
-struct Watched {
-    inner: Payload,
-    wait: BodyWait,
-}
+struct Watched(BodyWait);
 
 impl Stream for Watched {
     type Item = Result<Bytes, PayloadError>;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let polled = Pin::new(&mut self.inner).poll_next(cx);
-        self.wait.0.store(polled.is_pending(), Ordering::Relaxed);
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let polled = match self.0.payload.try_borrow_mut() {
+            Ok(mut payload) => Pin::new(&mut *payload).poll_next(cx),
+            // Only this stream reads the payload; a hold never borrows it.
+            Err(_) => Poll::Ready(Some(Err(PayloadError::Incomplete(None)))),
+        };
+        self.0.waiting.set(polled.is_pending());
         polled
+    }
+}
+
+/// A finished response body that keeps a `PayloadHold` until it has been sent.
+pub struct HeldBody {
+    bytes: Option<Bytes>,
+    len: u64,
+    _hold: PayloadHold,
+}
+
+impl HeldBody {
+    pub fn new(bytes: Bytes, hold: PayloadHold) -> Self {
+        Self {
+            len: bytes.len() as u64,
+            bytes: Some(bytes),
+            _hold: hold,
+        }
+    }
+}
+
+impl MessageBody for HeldBody {
+    type Error = std::convert::Infallible;
+
+    fn size(&self) -> BodySize {
+        BodySize::Sized(self.len)
+    }
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Poll::Ready(self.bytes.take().map(Ok))
     }
 }

@@ -15,7 +15,7 @@ use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::FutureExt;
 use unioneyes_actors::analytics::method_name;
 
-use super::body_watch;
+use super::body_watch::{self, HeldBody, PayloadHold};
 use crate::error::{AppError, Problem, PROBLEM_JSON};
 use crate::metrics::RequestTimer;
 use crate::state::AppState;
@@ -95,6 +95,8 @@ pub async fn request_context(
         AssertUnwindSafe(async move { next.call(req).await }).catch_unwind(),
     )
     .await;
+    // The payload of a request cut while its body was still arriving, kept by the 408's body.
+    let mut hold = None;
     let (res, route) = match outcome {
         Ok(Ok(Ok(res))) => {
             let route = route_of(res.request());
@@ -108,10 +110,13 @@ pub async fn request_context(
             let err = AppError::internal("handler panicked");
             (Err(err.error_response()), "PANIC".to_string())
         }
-        Err(_elapsed) if body_wait.is_some_and(|w| w.waiting()) => (
-            Err(AppError::BodyTimeout.error_response()),
-            "TIMEOUT".to_string(),
-        ),
+        Err(_elapsed) if body_wait.as_ref().is_some_and(|w| w.waiting()) => {
+            hold = body_wait.as_ref().map(|w| w.hold());
+            (
+                Err(AppError::BodyTimeout.error_response()),
+                "TIMEOUT".to_string(),
+            )
+        }
         Err(_elapsed) => (
             Err(AppError::Timeout.error_response()),
             "TIMEOUT".to_string(),
@@ -139,7 +144,9 @@ pub async fn request_context(
         Err(response) => {
             let mut response = finalize(&instance, &request_id, response);
             set_request_id(response.headers_mut(), &request_id);
-            Err(Finished::from(response).into())
+            let mut finished = Finished::from(response);
+            finished.hold = hold;
+            Err(finished.into())
         }
     }
 }
@@ -156,6 +163,7 @@ fn set_request_id(headers: &mut header::HeaderMap, request_id: &str) {
 struct Finished {
     status: actix_web::http::StatusCode,
     close: bool,
+    hold: Option<PayloadHold>,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: String,
 }
@@ -180,6 +188,7 @@ impl From<HttpResponse<BoxBody>> for Finished {
         Self {
             status,
             close,
+            hold: None,
             headers,
             body,
         }
@@ -192,7 +201,11 @@ impl ResponseError for Finished {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut res = HttpResponse::with_body(self.status, BoxBody::new(self.body.clone()));
+        let body = match &self.hold {
+            Some(hold) => BoxBody::new(HeldBody::new(self.body.clone().into(), hold.clone())),
+            None => BoxBody::new(self.body.clone()),
+        };
+        let mut res = HttpResponse::with_body(self.status, body);
         for (k, v) in &self.headers {
             res.headers_mut().append(k.clone(), v.clone());
         }
@@ -230,8 +243,24 @@ fn finalize(instance: &str, request_id: &str, res: HttpResponse<BoxBody>) -> Htt
             out.headers_mut().append(name.clone(), value.clone());
         }
     }
-    out.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    let headers = out.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    // An error is about this request only; under /api (per-caller answers) say whose it is,
+    // also for the errors made here, outside the /api scope's default headers.
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if instance.starts_with("/api/") && !headers.contains_key(header::VARY) {
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Authorization, Cookie"),
+        );
+    }
+    // A response that must end its connection (408 on a stalled body: the rest of a chunked
+    // body would otherwise be read and discarded for as long as the client keeps sending).
+    if res.head().connection_type() == ConnectionType::Close {
+        out.head_mut().set_connection_type(ConnectionType::Close);
+    }
     out
 }
 
