@@ -182,7 +182,22 @@ function updateDayButtons() {
   $("today").disabled = state.date === state.today;
 }
 
+/** The day a `selectDate` is busy with, if any. */
+let selecting = null;
+
 async function selectDate(day) {
+  // The same day picked again while it is being selected (a date input can fire `change`
+  // twice): one load, not a second one that would overwrite the first's answer with "Loading".
+  if (day === selecting) return;
+  selecting = day;
+  try {
+    await showDate(day);
+  } finally {
+    selecting = null;
+  }
+}
+
+async function showDate(day) {
   if (!inRange(day)) {
     setDayStatus("error", `Pick a day from ${oldest()} to ${state.today} (the retention window).`);
     $("date").value = state.date;
