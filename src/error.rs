@@ -80,7 +80,8 @@ pub enum AppError {
     #[display("request timed out")]
     Timeout,
     /// The request timeout fired while the handler waited for the client's body: the
-    /// client's fault (408, connection closed), not a server failure.
+    /// client's fault (408), not a server failure. The connection is closed by the request
+    /// middleware, whose answer keeps the unread payload (`body_watch::PayloadHold`).
     #[display("request body timed out")]
     BodyTimeout,
 }
@@ -288,10 +289,6 @@ impl ResponseError for AppError {
             }
             AppError::Timeout => {
                 res.insert_header((header::RETRY_AFTER, "1"));
-            }
-            AppError::BodyTimeout => {
-                // The rest of the body may still come: this connection cannot carry another request.
-                res.force_close();
             }
             AppError::Unauthorized { .. } => {
                 res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

@@ -3,7 +3,7 @@
 //! authorize; the queries live in `unioneyes_actors::analytics::read`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::json;
 use unioneyes_actors::analytics::keys::within_retention;
@@ -91,6 +91,13 @@ fn invalid(field: &str, code: &'static str, message: &str) -> AppError {
 }
 
 /// A `YYYY-MM-DD` date; `today` when absent.
+/// The earliest day a query may name: a window reaching back from it stays within four-digit
+/// years (`to=0000-01-03` once gave a `from` of `-0001-12-28`).
+const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
 fn date(field: &str, value: Option<&str>, today: NaiveDate) -> Result<NaiveDate, AppError> {
     let Some(v) = value else { return Ok(today) };
     let shaped = v.len() == 10
@@ -101,11 +108,10 @@ fn date(field: &str, value: Option<&str>, today: NaiveDate) -> Result<NaiveDate,
                 b.is_ascii_digit()
             }
         });
-    // From 1970: a window reaching back from `to` stays within four-digit years.
     shaped
         .then(|| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
         .flatten()
-        .filter(|d| d.year() >= 1970)
+        .filter(|d| *d >= EARLIEST)
         .ok_or_else(|| {
             invalid(
                 field,
@@ -430,8 +436,7 @@ async fn history(
     let reader = reader(&state)?;
     let retention = state.settings.analytics_retention_days;
     let to = date("to", q.to.as_deref(), now.date_naive())?;
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    let default_from = (to - Duration::days(6)).max(epoch);
+    let default_from = (to - Duration::days(6)).max(EARLIEST);
     let from = date("from", q.from.as_deref(), default_from)?;
     if from > to {
         return Err(invalid("from", "range", "must not be after to"));

@@ -2,7 +2,6 @@
 //! whether they act as the platform admin or as a session in an organization, and which one.
 //! Read-only; never echoes a token or the session id.
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use uuid::Uuid;
@@ -92,8 +91,6 @@ async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse
             }
         }
     };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::VARY, "Authorization, Cookie"))
-        .json(me))
+    // `Cache-Control: no-store` and `Vary` come from the /api scope's default headers.
+    Ok(HttpResponse::Ok().json(me))
 }

@@ -1,17 +1,17 @@
 //! Records every request for analytics: route template (or `UNMATCHED`), method (`_OTHER`
 //! outside the standard set), status, duration in µs, tenant (our organization id from the
 //! verified identity, `platform-admin`, or `anonymous`), request id and the UTC end time.
-//! Health routes and the static files of the dashboard and docs UI are not recorded. The record goes to the analytics queue without waiting; a
-//! full queue drops it (counted).
+//! Health routes and the static files of the dashboard and docs UI are not recorded. The
+//! record goes to the analytics queue without waiting; a full queue drops it (counted).
 //!
 //! Wrapped at the App level just inside `request_context`, so unmatched routes are recorded
 //! too. The template is read after routing (`match_pattern` then names the resource that really
 //! served, guards included, without matching the path again). A request whose future is dropped
 //! is recorded from a guard under the names the access log uses: `TIMEOUT` (the request timeout,
 //! 503; 408 when the handler was waiting for the client's body), `PANIC` (500), or `ABORTED`
-//! (the client went away, 499). Matching the path before
-//! routing to name those would cost every request a second route match (measured: several
-//! percent of a trivial route's throughput; docs/benchmarks.md).
+//! (the client went away, 499). Matching the path before routing to name those would cost
+//! every request a second route match (measured: several percent of a trivial route's
+//! throughput; docs/benchmarks.md).
 
 use std::time::{Duration, Instant};
 

@@ -9,7 +9,7 @@ use std::time::Instant;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::http::{ConnectionType, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::FutureExt;
@@ -162,7 +162,8 @@ fn set_request_id(headers: &mut header::HeaderMap, request_id: &str) {
 #[display("{status}")]
 struct Finished {
     status: actix_web::http::StatusCode,
-    close: bool,
+    /// The unread payload of a 408 on a stalled body: while the answer holds it, actix closes
+    /// the connection (and says so) instead of draining the rest of the body.
     hold: Option<PayloadHold>,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: String,
@@ -173,7 +174,6 @@ impl std::error::Error for Finished {}
 impl From<HttpResponse<BoxBody>> for Finished {
     fn from(res: HttpResponse<BoxBody>) -> Self {
         let status = res.status();
-        let close = res.head().connection_type() == ConnectionType::Close;
         let headers = res
             .headers()
             .iter()
@@ -187,7 +187,6 @@ impl From<HttpResponse<BoxBody>> for Finished {
             .unwrap_or_default();
         Self {
             status,
-            close,
             hold: None,
             headers,
             body,
@@ -208,9 +207,6 @@ impl ResponseError for Finished {
         let mut res = HttpResponse::with_body(self.status, body);
         for (k, v) in &self.headers {
             res.headers_mut().append(k.clone(), v.clone());
-        }
-        if self.close {
-            res.head_mut().set_connection_type(ConnectionType::Close);
         }
         res
     }
@@ -255,11 +251,6 @@ fn finalize(instance: &str, request_id: &str, res: HttpResponse<BoxBody>) -> Htt
             header::VARY,
             HeaderValue::from_static("Authorization, Cookie"),
         );
-    }
-    // A response that must end its connection (408 on a stalled body: the rest of a chunked
-    // body would otherwise be read and discarded for as long as the client keeps sending).
-    if res.head().connection_type() == ConnectionType::Close {
-        out.head_mut().set_connection_type(ConnectionType::Close);
     }
     out
 }
