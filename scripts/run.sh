@@ -36,12 +36,21 @@ cd "$root"
 # shellcheck source=scripts/lib/services.sh
 source scripts/lib/services.sh
 
-ensure_services
 DEV_DATABASE=${DEV_DATABASE:-unioneyes_dev}
-pg_create_db_if_missing "$DEV_DATABASE"
+# Subcommands that never connect get the URLs without servers being made available.
+case ${1:-serve} in
+  check-config | dev-token | healthcheck | help | --help | -h | --version | -V)
+    DATABASE_URL=$(pg_url_with_db "${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}" "$DEV_DATABASE")
+    REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+    ;;
+  *)
+    ensure_services
+    pg_create_db_if_missing "$DEV_DATABASE"
+    DATABASE_URL=$(pg_url_with_db "$PG_ADMIN_URL" "$DEV_DATABASE")
+    ;;
+esac
 
 export APP_ENV=development
-DATABASE_URL=$(pg_url_with_db "$PG_ADMIN_URL" "$DEV_DATABASE")
 export DATABASE_URL REDIS_URL
 export REDIS_KEY_PREFIX=${REDIS_KEY_PREFIX:-unioneyes:dev:}
 export HOST=${HOST:-127.0.0.1}
@@ -89,11 +98,31 @@ cargo build --release --locked --bin unioneyes
 # throwaway services).
 if (($#)); then
   status=0
+  case $1 in
+    # The tools that read or write tables need them (`serve` migrates by itself).
+    org | rotate-sin-key) "$bin" migrate >&2 || exit ;;
+  esac
   "$bin" "$@" || status=$?
   exit "$status"
 fi
 
 # `serve` applies pending migrations itself (DATABASE_MIGRATE_ON_STARTUP, default true).
+
+# Where /metrics is served: the internal listener when METRICS_PORT is set (docs/monitoring.md).
+metrics_url=http://$HOST:$PORT/metrics
+if [[ -n ${METRICS_PORT:-} ]]; then
+  metrics_url=http://${METRICS_HOST:-127.0.0.1}:$METRICS_PORT/metrics
+  [[ $METRICS_PORT != 0 ]] || metrics_url="(METRICS_PORT=0: the log line 'metrics on …' names the port)"
+fi
+# The servers in use, without any password in their URLs.
+hide_password() { sed -E 's#(://[^:/@]*):[^/]*@#\1:***@#' <<<"$1"; }
+servers="$(hide_password "$DATABASE_URL")
+                  $(hide_password "$REDIS_URL"), keys under $REDIS_KEY_PREFIX"
+if [[ -n ${_SVC_PG_DATA:-}${_SVC_REDIS_PID:-} ]]; then
+  servers+="
+                  (throwaway servers, stopped with this script: other run.sh commands reach
+                  them with DATABASE_URL=<the URL above> REDIS_URL=<the URL above>)"
+fi
 
 banner() {
 cat <<EOF
@@ -103,11 +132,12 @@ cat <<EOF
     Health:       http://$HOST:$PORT/api/health
     Dashboard:    http://$HOST:$PORT/admin  (sign in with the admin token)
     API docs:     http://$HOST:$PORT/api/docs
-    Metrics:      curl -H "Authorization: Bearer \$(cat .dev/metrics-token)" http://$HOST:$PORT/metrics
+    Metrics:      curl -H "Authorization: Bearer \$(cat .dev/metrics-token)" $metrics_url
+    Data:         $servers
     Admin token:  $ADMIN_API_TOKEN  ($token_origin)
     Dev token:    $0 dev-token --user user_1 --org org_demo --role admin
     Stripe:       webhook secret in .dev/stripe-webhook-secret (see docs/api.md)
-    Stop with Ctrl-C.
+    Stop with Ctrl-C (or SIGTERM when it runs in the background).
 
 EOF
 }

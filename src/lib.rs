@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod logging;
 pub mod metrics;
 pub mod ratelimit;
 pub mod retry;

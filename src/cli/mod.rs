@@ -135,9 +135,7 @@ fn with_settings(f: impl FnOnce(Settings) -> ExitCode) -> ExitCode {
 }
 
 fn init_logging() {
-    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format_timestamp_millis()
-        .try_init();
+    crate::logging::init();
 }
 
 /// Load and validate; log warnings; on errors print the report and give the exit code.

@@ -90,13 +90,14 @@ pub fn parse_ttl(s: &str) -> Result<Duration, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("bad duration {s:?} (e.g. 1h, 30m)"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" | "" => n * 3600,
-        "d" => n * 86_400,
+    let unit_secs: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" | "" => 3600,
+        "d" => 86_400,
         _ => return Err(format!("bad duration unit in {s:?} (s, m, h or d)")),
     };
+    let secs = n.saturating_mul(unit_secs);
     if secs == 0 || secs > 30 * 86_400 {
         return Err("the ttl must be between 1 s and 30 days".into());
     }
@@ -171,5 +172,26 @@ pub fn rotate_sin_key(settings: Settings) -> ExitCode {
             eprintln!("rotate-sin-key failed: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ttl;
+    use std::time::Duration;
+
+    #[test]
+    fn ttls_take_a_unit_and_stay_within_30_days() {
+        assert_eq!(parse_ttl("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_ttl("8"), Ok(Duration::from_secs(8 * 3600)));
+        assert_eq!(parse_ttl("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert!(parse_ttl("31d").is_err());
+        assert!(parse_ttl("0h").is_err());
+        assert!(parse_ttl("1w").is_err());
+        assert!(parse_ttl("h").is_err());
+        // 213503982334602 × 86400 wraps around to 61184 s with plain multiplication.
+        assert!(parse_ttl("213503982334602d").is_err());
+        assert!(parse_ttl("99999999999999999999999s").is_err());
     }
 }

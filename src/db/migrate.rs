@@ -21,12 +21,19 @@ pub async fn run_migrations(pool: &Pool) -> Result<usize, StartupError> {
     let lock_err = |e: tokio_postgres::Error| {
         StartupError::Migration(format!("advisory lock: {}", super::describe_for_log(&e)))
     };
+    // refinery's `CREATE TABLE IF NOT EXISTS` would log a NOTICE on every start; the pooled
+    // connection gets its default back below.
+    client
+        .batch_execute("SET client_min_messages TO warning")
+        .await
+        .map_err(|e| StartupError::Migration(super::describe_for_log(&e)))?;
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
         .await
         .map_err(lock_err)?;
     let pg: &mut tokio_postgres::Client = &mut client;
     let result = embedded::migrations::runner().run_async(pg).await;
+    let _ = client.batch_execute("RESET client_min_messages").await;
     let unlock = client
         .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
         .await;

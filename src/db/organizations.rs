@@ -85,14 +85,30 @@ pub fn slug_for_external(external_id: &str) -> String {
 }
 
 /// The organization with this Clerk id, created (named after the id) when new.
+///
+/// Two statements, on purpose: requests of a new organization arrive together (on one
+/// instance or several), and `ON CONFLICT (external_id) DO UPDATE` raced on the slug's unique
+/// index (not its arbiter), answering one of them 500. `DO NOTHING` without a target yields to
+/// any unique conflict, and the SELECT, a statement of its own, sees the winner's committed row.
 pub async fn ensure_external(client: &Client, external_id: &str) -> Result<Uuid, AppError> {
-    let row = client
-        .query_one(
+    let inserted = client
+        .query_opt(
             "INSERT INTO organizations (external_id, name, slug) VALUES ($1, $1, $2) \
-             ON CONFLICT (external_id) DO UPDATE SET external_id = EXCLUDED.external_id \
-             RETURNING id",
+             ON CONFLICT DO NOTHING RETURNING id",
             &[&external_id, &slug_for_external(external_id)],
         )
         .await?;
-    Ok(row.get(0))
+    if let Some(row) = inserted {
+        return Ok(row.get(0));
+    }
+    let existing = client
+        .query_opt(
+            "SELECT id FROM organizations WHERE external_id = $1",
+            &[&external_id],
+        )
+        .await?;
+    existing.map(|row| row.get(0)).ok_or_else(|| {
+        // Only when another organization already holds the generated slug (made by hand).
+        AppError::internal("the generated slug of a new organization is taken")
+    })
 }

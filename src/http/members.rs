@@ -50,8 +50,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::resource("/members/{id}/sin/reveal")
-            .wrap(RateLimit::new(PresetName::Auth))
-            .route(web::post().to(reveal_sin))
+            .route(
+                web::post()
+                    .to(reveal_sin)
+                    .wrap(RateLimit::per_user(PresetName::Auth)),
+            )
             .default_service(method_not_allowed("POST")),
     );
 }

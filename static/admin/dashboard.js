@@ -21,7 +21,7 @@ import { loadDay, setDayStatus } from "/admin/day.js";
 import { $, show } from "/admin/dom.js";
 import { loadHealth } from "/admin/health.js";
 import { loadHistory } from "/admin/history.js";
-import { loadAuth, saveAuth, toSignIn } from "/admin/signin.js";
+import { loadAuth, saveAuth, toSignIn, typedToken } from "/admin/signin.js";
 import { ANALYTICS, RETENTION, inRange, isPlatform, oldest, state } from "/admin/state.js";
 import { loadOrgNames } from "/admin/tables.js";
 
@@ -37,11 +37,7 @@ async function signIn(auth) {
   try {
     me = await api("/api/me");
   } catch (e) {
-    const how =
-      auth.mode === "token"
-        ? "The token was not accepted."
-        : "No signed-in session was found on this site.";
-    toSignIn(e.status === 401 ? `${how} ${e.message}` : e.message);
+    toSignIn(e.status === 401 ? notAccepted(auth, e.problem) : e.message);
     return;
   } finally {
     button.disabled = false;
@@ -55,6 +51,20 @@ async function signIn(auth) {
   state.me = me;
   saveAuth(auth);
   await openDashboard();
+}
+
+/**
+ * A refused sign-in said plainly. A typed token is either the admin token or a session token
+ * (JWT), so the service's own code (`token_malformed` for a mistyped admin token) only goes in
+ * parentheses; an expired session says so.
+ */
+function notAccepted(auth, problem) {
+  const code = problem?.code ? ` (401, ${problem.code})` : " (401)";
+  if (auth.mode !== "token") return `No signed-in session was found on this site.${code}`;
+  if (problem?.code === "token_expired") {
+    return `The session token has expired; sign in with a fresh one.${code}`;
+  }
+  return `The token was not accepted: it is neither the admin token nor a valid session token.${code}`;
 }
 
 /** Why this /api/me answer may not use the dashboard, or null. */
@@ -227,12 +237,12 @@ async function refresh() {
 function init() {
   $("token-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    const token = $("token").value.trim();
-    if (!token) {
-      toSignIn("Type the admin token first.");
+    const typed = typedToken($("token").value);
+    if (typed.error) {
+      toSignIn(typed.error);
       return;
     }
-    signIn({ mode: "token", token });
+    signIn({ mode: "token", token: typed.token });
   });
   $("use-session").addEventListener("click", () => signIn({ mode: "session" }));
   $("sign-out").addEventListener("click", () => toSignIn(""));

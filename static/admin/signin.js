@@ -21,6 +21,23 @@ export function loadAuth() {
   return null;
 }
 
+/**
+ * The token typed or pasted into the form: {token} or {error}. A pasted `Bearer ` prefix and
+ * surrounding blanks are dropped; anything but visible ASCII cannot be a token (and could not
+ * be sent in a header at all), so it is refused here with a reason instead of failing later.
+ */
+export function typedToken(raw) {
+  const token = raw.trim().replace(/^Bearer\s+/i, "");
+  if (!token) return { error: "Type the admin token first." };
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    return {
+      error:
+        "That is not a token: tokens are letters, digits and punctuation, with no spaces or other characters. Check what was pasted.",
+    };
+  }
+  return { token };
+}
+
 export function saveAuth(auth) {
   sessionStorage.setItem(STORAGE_KEY, JSON.stringify(auth));
 }

@@ -418,6 +418,26 @@ async fn requests_cut_by_the_timeout_or_a_panic_are_still_counted() {
         (Some(1), Some(1), Some(0)),
         "{stalled}"
     );
+    // The client decided how long the stalled request took: it is in no other figure.
+    let (_, summary) = admin_get(&app, "/api/admin/analytics/summary").await;
+    // (The analytics reads of this test may be counted too, and all answered 200.)
+    assert!(summary["count"].as_u64().unwrap() >= 2, "{summary}");
+    assert_eq!(
+        summary["serverErrors"], 2,
+        "the panic and the server timeout: {summary}"
+    );
+    assert_eq!(
+        summary["clientErrors"], 0,
+        "the stalled body is not here: {summary}"
+    );
+    let (_, slow) = admin_get(&app, "/api/admin/analytics/slow").await;
+    let statuses: Vec<u64> = slow["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_u64().unwrap())
+        .collect();
+    assert!(!statuses.is_empty() && !statuses.contains(&408), "{slow}");
 }
 
 /// A body stream fed by a channel: it stalls while the sender is kept and sends nothing.

@@ -9,6 +9,7 @@ async fn problem(res: reqwest::Response, status: u16, code: &str) -> Value {
     let ct = res.headers()["content-type"].to_str().unwrap().to_string();
     assert_eq!(ct, "application/problem+json");
     let request_id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], status, "{body}");
     assert_eq!(body["code"], code, "{body}");
@@ -227,6 +228,7 @@ async fn request_ids_are_kept_when_sane_and_replaced_otherwise() {
         .await
         .unwrap();
     assert_eq!(res.headers()["x-request-id"], "abc-123.DEF_4");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     let res = app
         .client
         .get(app.url("/livez"))

@@ -264,6 +264,48 @@ async fn failed_credentials_and_sin_reveals_are_limited_by_auth_across_instances
 }
 
 #[actix_web::test]
+async fn nobody_else_at_the_address_can_use_up_a_users_sin_reveals() {
+    let (a, b) = pair(&[]).await;
+    let admin = Spec::new("user_revealer", "org_nat", "org:admin").sign();
+    let m = a
+        .create_member(
+            &admin,
+            json!({"firstName": "N", "lastName": "A", "email": "n@u.org", "sin": "046454286"}),
+        )
+        .await;
+    let path = format!("/api/members/{}/sin/reveal", m["id"].as_str().unwrap());
+    // Anonymous requests of the wrong method and unauthenticated POSTs are not reveals.
+    for i in 0..6 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let res = app.client.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(res.status(), 405, "request {i}");
+        let res = app.client.post(app.url(&path)).send().await.unwrap();
+        assert_eq!(res.status(), 401, "request {i}");
+    }
+    // Refused guesses from the same address exhaust the address's AUTH budget...
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        statuses.push(get(app, "/api/me", "not-a-token").await.status().as_u16());
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    // ...and still the signed-in admin has all five reveals, and another admin their own.
+    let other = Spec::new("user_neighbour", "org_nat", "org:admin").sign();
+    for (token, who) in [(&admin, "the admin"), (&other, "a colleague")] {
+        for i in 0..5 {
+            let res = a.as_user(Method::POST, &path, token).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{who}, reveal {i}");
+        }
+        let res = b.as_user(Method::POST, &path, token).send().await.unwrap();
+        assert_eq!(
+            res.status(),
+            429,
+            "{who}: the sixth reveal, on the other instance"
+        );
+    }
+}
+
+#[actix_web::test]
 async fn an_expired_but_validly_signed_token_costs_no_auth_budget() {
     let (a, b) = pair(&[]).await;
     let mut spec = Spec::new("user_stale", "org_stale", "org:admin");

@@ -69,6 +69,11 @@ impl SlowTop {
     }
 
     #[cfg(test)]
+    pub fn clone_entries(&self) -> Vec<SlowEntry> {
+        self.entries.values().cloned().collect()
+    }
+
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -94,6 +99,18 @@ pub struct DayAgg {
     pub endpoints: HashMap<String, Stats>,
     pub tenants: HashMap<String, TenantAgg>,
     pub slow: SlowTop,
+}
+
+impl DayAgg {
+    fn record_endpoint(&mut self, endpoint: &str, status: u16, duration_us: u64) {
+        if let Some(s) = self.endpoints.get_mut(endpoint) {
+            s.record(status, duration_us);
+        } else {
+            let mut s = Stats::default();
+            s.record(status, duration_us);
+            self.endpoints.insert(endpoint.to_string(), s);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -144,21 +161,23 @@ impl Aggregate {
 
     pub fn add(&mut self, r: Record) {
         let day = r.ended_at.date_naive();
-        let tenant = self.admit(day, r.tenant);
         let endpoint = super::record::endpoint_name(r.method, &r.route);
+        self.records += 1;
+        if r.client_cut() {
+            // Its own endpoint only (Record::client_cut).
+            let agg = self.days.entry(day).or_default();
+            agg.records += 1;
+            agg.record_endpoint(&endpoint, r.status, r.duration_us);
+            return;
+        }
+        let tenant = self.admit(day, r.tenant);
         let floor = self.slow_floor.get(&day).copied();
         self.next_id += 1;
         let id = self.next_id;
         let agg = self.days.entry(day).or_default();
         agg.records += 1;
         agg.summary.record(r.status, r.duration_us);
-        if let Some(s) = agg.endpoints.get_mut(&endpoint) {
-            s.record(r.status, r.duration_us);
-        } else {
-            let mut s = Stats::default();
-            s.record(r.status, r.duration_us);
-            agg.endpoints.insert(endpoint.clone(), s);
-        }
+        agg.record_endpoint(&endpoint, r.status, r.duration_us);
         let t = match agg.tenants.get_mut(&tenant) {
             Some(t) => t,
             None => agg.tenants.entry(tenant.clone()).or_default(),
@@ -183,7 +202,6 @@ impl Aggregate {
             };
             agg.slow.offer(id, entry, SLOW_KEEP);
         }
-        self.records += 1;
     }
 
     /// Hands over everything aggregated so far; the tenant admissions of the two newest days
@@ -254,6 +272,34 @@ mod tests {
         a.add(rec("t-new", "/r0", 1, at));
         let days = a.take();
         assert!(days[&at.date_naive()].tenants.contains_key(OVERFLOW_TENANT));
+    }
+
+    #[test]
+    fn requests_the_client_cut_count_under_their_own_endpoint_only() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap();
+        let mut a = Aggregate::new(10, "inst");
+        a.add(rec("t", "/x", 2_000, at));
+        for status in [408, 499, 408] {
+            let mut r = rec(ANONYMOUS, "TIMEOUT", 30_000_000, at);
+            r.method = "POST";
+            r.status = status;
+            a.add(r);
+        }
+        assert_eq!(a.records(), 4);
+        let days = a.take();
+        let day = &days[&at.date_naive()];
+        assert_eq!(day.records, 4);
+        let cut = &day.endpoints["POST TIMEOUT"];
+        assert_eq!((cut.count, cut.client_errors), (3, 3));
+        assert_eq!(cut.max_us, Some(30_000_000));
+        // The day's figures, the tenants and the slowest requests are the served request's.
+        assert_eq!(day.summary.count, 1);
+        assert_eq!(day.summary.max_us, Some(2_000));
+        assert_eq!(day.tenants.len(), 1);
+        assert!(!day.tenants.contains_key(ANONYMOUS));
+        assert_eq!(day.slow.len(), 1);
+        let slow = day.slow.clone_entries();
+        assert_eq!(slow[0].duration_us, 2_000);
     }
 
     #[test]

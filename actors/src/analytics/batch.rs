@@ -1,7 +1,7 @@
 //! Turns aggregated days into flush batches: per day, the key list and the operations the
 //! flush script (`flush.lua`) applies. Plain functions; no I/O.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 
@@ -120,6 +120,26 @@ pub fn day_batch(
         for (name, n) in counts {
             args.extend([name.clone(), n.to_string()]);
         }
+    }
+    // Endpoints no tenant counted (only requests cut by their client reached them) still need
+    // their number in the registry, which is how readers list a day's endpoints.
+    let counted: HashSet<&String> = tenants
+        .iter()
+        .flat_map(|(_, a)| a.endpoints.keys())
+        .collect();
+    let uncounted: Vec<String> = endpoints
+        .iter()
+        .map(|(name, _)| name)
+        .filter(|name| !counted.contains(name))
+        .cloned()
+        .collect();
+    for chunk in uncounted.chunks(CHUNK) {
+        args.extend([
+            "R".to_string(),
+            registry.to_string(),
+            chunk.len().to_string(),
+        ]);
+        args.extend(chunk.iter().cloned());
     }
     for chunk in tenants.chunks(CHUNK) {
         let id = t.id(k.tenants());

@@ -5,6 +5,9 @@
 --   E <key#> <registry#> <n> (<endpoint> <count>)*n
 --                                            per-endpoint counts by the endpoint's number in
 --                                            the registry hash (numbered on first sight)
+--   R <registry#> <n> <endpoint>*n           number endpoints in the registry hash without
+--                                            counting them for a tenant (requests cut by
+--                                            their client count for no tenant)
 --   T <key#> <keep>                          trim a sorted set to its <keep> highest scores
 -- Each write runs under pcall: a failing one (e.g. WRONGTYPE) is reported, the rest applies.
 -- Returns {applied (1) or duplicate (0), lowest kept score of the trimmed set or -1, errors}.
@@ -27,6 +30,22 @@ end
 
 -- Endpoint numbers resolved by this call (one HGET per endpoint, not per tenant and endpoint).
 local ids = {}
+-- The number of an endpoint in the registry `reg`, given on first sight; nil on an error.
+local function number(reg, name)
+  local id = ids[name]
+  if id == nil then
+    id = redis.pcall('HGET', reg, name)
+    if not ok(id, 'HGET', reg) then
+      return nil
+    end
+    if not id then
+      id = redis.call('HLEN', reg)
+      redis.call('HSET', reg, name, id)
+    end
+    ids[name] = id
+  end
+  return id
+end
 local i = 4
 local n = #ARGV
 while i <= n do
@@ -41,18 +60,10 @@ while i <= n do
     local good = true
     for j = 0, pairs - 1 do
       local name, count = ARGV[i + 4 + 2 * j], ARGV[i + 5 + 2 * j]
-      local id = ids[name]
+      local id = number(reg, name)
       if id == nil then
-        id = redis.pcall('HGET', reg, name)
-        if not ok(id, 'HGET', reg) then
-          good = false
-          break
-        end
-        if not id then
-          id = redis.call('HLEN', reg)
-          redis.call('HSET', reg, name, id)
-        end
-        ids[name] = id
+        good = false
+        break
       end
       args[#args + 1] = 'INCRBY'
       args[#args + 1] = 'u32'
@@ -63,6 +74,14 @@ while i <= n do
       ok(redis.pcall('BITFIELD', key, unpack(args)), 'BITFIELD', key)
     end
     i = i + 4 + 2 * pairs
+  elseif op == 'R' then
+    local reg, count = KEYS[tonumber(ARGV[i + 1])], tonumber(ARGV[i + 2])
+    for j = 0, count - 1 do
+      if number(reg, ARGV[i + 3 + j]) == nil then
+        break
+      end
+    end
+    i = i + 3 + count
   elseif op == 'T' then
     local key, keep = KEYS[tonumber(ARGV[i + 1])], tonumber(ARGV[i + 2])
     if ok(redis.pcall('ZREMRANGEBYRANK', key, 0, -(keep + 1)), 'ZREMRANGEBYRANK', key) then

@@ -35,6 +35,15 @@ impl Record {
     pub fn endpoint(&self) -> String {
         endpoint_name(self.method, &self.route)
     }
+
+    /// Whether the client decided how long this request took: 408 (its body stalled until the
+    /// request timeout) or 499 (it went away). Any client can make such requests as slow as
+    /// the timeout, so they count under their own endpoint only (`TIMEOUT`, `ABORTED`), never
+    /// in the day's summary, a tenant's figures or the slowest requests: a few stalled
+    /// connections must not move the day's percentiles or fill the slow list.
+    pub fn client_cut(&self) -> bool {
+        matches!(self.status, 408 | 499)
+    }
 }
 
 pub fn endpoint_name(method: &str, route: &str) -> String {

@@ -144,9 +144,40 @@ impl HealthSupervisor {
         };
         let current = report.verdict(now, Duration::MAX).status;
         if previous != current {
-            log::info!("health: {} -> {}", previous.as_str(), current.as_str());
+            log_transition(previous, current, &report.checks);
         }
         self.cell.store(Arc::new(report));
+    }
+}
+
+/// A change of the instance status: WARN when it got worse (log alerting sees it, with the
+/// checks to blame), INFO when it got better.
+fn log_transition(previous: Status, current: Status, checks: &[CheckResult]) {
+    let blamed: Vec<String> = checks
+        .iter()
+        .filter(|c| c.status > Status::Healthy)
+        .map(|c| {
+            let class = c.error_class.map(|e| format!(", {e}")).unwrap_or_default();
+            format!("{}: {}{class}", c.name, c.status.as_str())
+        })
+        .collect();
+    let detail = if blamed.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", blamed.join("; "))
+    };
+    if current > previous {
+        log::warn!(
+            "health: {} -> {}{detail}",
+            previous.as_str(),
+            current.as_str()
+        );
+    } else {
+        log::info!(
+            "health: {} -> {}{detail}",
+            previous.as_str(),
+            current.as_str()
+        );
     }
 }
 

@@ -33,6 +33,8 @@ enum Scope {
 pub struct RateLimit {
     preset: PresetName,
     scope: Scope,
+    /// Keys on this instead of the preset's `key_by`.
+    key_by: Option<KeyBy>,
 }
 
 impl RateLimit {
@@ -40,6 +42,7 @@ impl RateLimit {
         Self {
             preset,
             scope: Scope::All,
+            key_by: None,
         }
     }
 
@@ -48,6 +51,7 @@ impl RateLimit {
         Self {
             preset,
             scope: Scope::Authenticated,
+            key_by: None,
         }
     }
 
@@ -57,6 +61,19 @@ impl RateLimit {
         Self {
             preset,
             scope: Scope::RefusedCredentials,
+            key_by: None,
+        }
+    }
+
+    /// A sensitive action of signed-in users (the SIN reveal): authenticated callers only,
+    /// each user on a key of their own, whatever the preset keys on elsewhere. Nobody else at
+    /// the same address (anonymous requests, refused guesses, other users behind one NAT) can
+    /// use up a user's budget. Put it on the action's route, so other methods are not counted.
+    pub fn per_user(preset: PresetName) -> Self {
+        Self {
+            preset,
+            scope: Scope::Authenticated,
+            key_by: Some(KeyBy::User),
         }
     }
 }
@@ -193,7 +210,7 @@ where
             }
             let who = subject(
                 req.request(),
-                preset.key_by,
+                limit.key_by.unwrap_or(preset.key_by),
                 &state.settings.trusted_proxies,
             );
             let (decision, _backend) = state.limiter.check(&preset, &who).await;

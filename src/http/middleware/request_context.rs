@@ -79,7 +79,7 @@ pub async fn request_context(
                 .into(),
         );
         let mut response = finalize(&instance, &request_id, err.error_response());
-        set_request_id(response.headers_mut(), &request_id);
+        stamp_headers(response.headers_mut(), &request_id);
         log::info!(
             target: "access",
             "{request_id} {method} ENCODED 415 {}us",
@@ -89,6 +89,12 @@ pub async fn request_context(
         return Ok(req.into_response(response));
     }
     let body_wait = body_watch::watch(&mut req);
+    let mut abort_line = AbortLine {
+        request_id: &request_id,
+        method: &method,
+        started,
+        armed: true,
+    };
     let outcome = tokio::time::timeout(
         timeout,
         // Inside the future, so a panic while routing is caught too.
@@ -122,6 +128,7 @@ pub async fn request_context(
             "TIMEOUT".to_string(),
         ),
     };
+    abort_line.armed = false;
     let status = match &res {
         Ok(r) => r.status(),
         Err(r) => r.status(),
@@ -136,14 +143,14 @@ pub async fn request_context(
     timer.finish(route, status.as_u16());
     match res {
         Ok(mut res) => {
-            set_request_id(res.headers_mut(), &request_id);
+            stamp_headers(res.headers_mut(), &request_id);
             Ok(res)
         }
         // Without the request we cannot build a ServiceResponse: hand actix a finished error
         // whose response is already complete.
         Err(response) => {
             let mut response = finalize(&instance, &request_id, response);
-            set_request_id(response.headers_mut(), &request_id);
+            stamp_headers(response.headers_mut(), &request_id);
             let mut finished = Finished::from(response);
             finished.hold = hold;
             Err(finished.into())
@@ -151,9 +158,40 @@ pub async fn request_context(
     }
 }
 
-fn set_request_id(headers: &mut header::HeaderMap, request_id: &str) {
+/// The access line of a request whose future was dropped before it finished: the client went
+/// away (or the connection broke mid-body), counted as `ABORTED` 499 like the metrics do.
+struct AbortLine<'a> {
+    request_id: &'a str,
+    method: &'a actix_web::http::Method,
+    started: Instant,
+    armed: bool,
+}
+
+impl Drop for AbortLine<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            log::info!(
+                target: "access",
+                "{} {} ABORTED 499 {}us",
+                self.request_id,
+                self.method,
+                self.started.elapsed().as_micros()
+            );
+        }
+    }
+}
+
+/// What every answer carries: its request id, and `nosniff` (JSON and problem bodies echo
+/// request text such as the path; no browser may read them as anything but their type).
+fn stamp_headers(headers: &mut header::HeaderMap, request_id: &str) {
     if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert(X_REQUEST_ID, v);
+    }
+    if !headers.contains_key(header::X_CONTENT_TYPE_OPTIONS) {
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
     }
 }
 

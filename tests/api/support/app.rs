@@ -272,6 +272,11 @@ fn test_routes() -> ExtraRoutes {
 pub async fn try_spawn_app(
     f: impl FnOnce(&mut HashMap<String, String>),
 ) -> Result<TestApp, StartupError> {
+    // The service's log on stderr when RUST_LOG is set (e.g. RUST_LOG=error,access=off to see
+    // what answered a 500); quiet otherwise.
+    if std::env::var_os("RUST_LOG").is_some() {
+        unioneyes::logging::init();
+    }
     let id = uuid::Uuid::new_v4().simple().to_string();
     let db_name = format!("ue_test_{id}");
     let prefix = format!("unioneyes:test:{id}:");

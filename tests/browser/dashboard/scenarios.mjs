@@ -44,10 +44,25 @@ async function platform() {
     "the sign-in error",
   );
   const refused = await text("#signin-error");
-  ensure("a refused token is explained", /401/.test(refused), refused);
+  ensure(
+    "a refused token is explained plainly, the server's code in parentheses",
+    /neither the admin token nor a valid session token/.test(refused) &&
+      /\(401, token_malformed\)/.test(refused),
+    refused,
+  );
   allowErrors([]);
 
-  await page.fill("#token", sc.adminToken);
+  // Characters no token has are refused on the form, with the reason (no request is made).
+  await page.fill("#token", "tøken with spaces");
+  await page.click("#token-submit");
+  await waitFor(
+    () => /not a token/.test(document.getElementById("signin-error")?.textContent || ""),
+    null,
+    "the refusal of a token with characters no token has",
+  );
+
+  // A pasted `Bearer ` prefix and blanks around the token are dropped.
+  await page.fill("#token", `  Bearer ${sc.adminToken} `);
   await page.press("#token", "Enter");
   await dayLoaded("ok", sc.today);
   check("who", await text("#whoami-label"), "Platform admin");
