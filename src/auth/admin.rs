@@ -20,8 +20,13 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
+/// Compares the SHA-256 digests in constant time: equal-length inputs, so not even the
+/// expected token's length shows in the time a wrong guess takes.
 pub fn token_matches(presented: &str, expected: &SecretString) -> bool {
-    constant_time_eq::constant_time_eq(presented.as_bytes(), expected.expose_secret().as_bytes())
+    use sha2::{Digest, Sha256};
+    let presented = Sha256::digest(presented.as_bytes());
+    let expected = Sha256::digest(expected.expose_secret().as_bytes());
+    constant_time_eq::constant_time_eq(&presented, &expected)
 }
 
 /// True when the request carries the configured admin token.
@@ -62,5 +67,19 @@ impl FromRequest for AdminCaller {
             }),
         };
         ready(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_exact_token_matches() {
+        let expected = SecretString::from("a".repeat(40));
+        assert!(token_matches(&"a".repeat(40), &expected));
+        for wrong in ["", "a", &"a".repeat(39), &"a".repeat(41), &"b".repeat(40)] {
+            assert!(!token_matches(wrong, &expected), "{wrong:?}");
+        }
     }
 }
