@@ -206,7 +206,7 @@ fn synthetic(i: u64, state: &mut u64) -> Record {
             _ => 200,
         },
         duration_us,
-        tenant: format!("{tenant:08x}-0b5e-4d59-9b1a-2f3f1a0c9e11"),
+        tenant: format!("{tenant:08x}-0b5e-4d59-9b1a-2f3f1a0c9e11").into(),
         request_id: uuid::Uuid::new_v4().to_string(),
         ended_at: Utc::now(),
     }

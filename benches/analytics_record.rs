@@ -75,7 +75,7 @@ fn record_cost(c: &mut Criterion) {
                 method: method_name(std::hint::black_box("GET")),
                 status: 200,
                 duration_us: 1234,
-                tenant: tenant.clone(),
+                tenant: tenant.clone().into(),
                 request_id: request_id.clone(),
                 ended_at: Utc::now(),
             });
@@ -100,7 +100,7 @@ fn aggregate_cost(c: &mut Criterion) {
             method: "GET",
             status: 200,
             duration_us: 300 + (i * 7919) % 20_000,
-            tenant: format!("{:08x}-0b5e-4d59-9b1a-2f3f1a0c9e11", (i * 31) % 100),
+            tenant: format!("{:08x}-0b5e-4d59-9b1a-2f3f1a0c9e11", (i * 31) % 100).into(),
             request_id: uuid::Uuid::new_v4().to_string(),
             ended_at: Utc::now(),
         })

@@ -81,9 +81,32 @@ impl AnalyticsActor {
         }
     }
 
-    fn accept(&mut self, record: Record) {
-        self.live.add(record);
-        self.counters.unflushed.fetch_add(1, Relaxed);
+    /// Takes up to `max` queued records into the aggregate. The counters move once, before
+    /// the records leave the queue: a reader may briefly see a record both queued and
+    /// unflushed, never in neither (which would look like a settled backlog).
+    fn take_queued(&mut self, max: usize, ctx: Option<&mut Context<Self>>) {
+        let n = self.rx.len().min(max);
+        if n == 0 {
+            return;
+        }
+        self.counters.received.fetch_add(n as u64, Relaxed);
+        self.counters.unflushed.fetch_add(n as u64, Relaxed);
+        let mut ctx = ctx;
+        for taken in 0..n {
+            let Ok(record) = self.rx.try_recv() else {
+                // Counted but not there (cannot happen with one receiver): undo the rest.
+                let missing = (n - taken) as u64;
+                self.counters.received.fetch_sub(missing, Relaxed);
+                self.counters.unflushed.fetch_sub(missing, Relaxed);
+                break;
+            };
+            self.live.add(record);
+            if let Some(ctx) = ctx.as_deref_mut() {
+                if self.live.records() >= self.config.flush_batch && self.retry_at.is_none() {
+                    self.flush(ctx);
+                }
+            }
+        }
     }
 
     fn backlog(&self) -> u64 {
@@ -205,15 +228,7 @@ impl AnalyticsActor {
             return;
         }
         // Bounded, so a flood cannot keep the actor from its other work.
-        for _ in 0..DRAIN_MAX {
-            let Ok(record) = self.rx.try_recv() else {
-                break;
-            };
-            self.accept(record);
-            if self.live.records() >= self.config.flush_batch && self.retry_at.is_none() {
-                self.flush(ctx);
-            }
-        }
+        self.take_queued(DRAIN_MAX, Some(ctx));
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
@@ -233,10 +248,9 @@ impl AnalyticsActor {
             let _ = reply.send(StopReport::default());
             return;
         }
-        while let Ok(record) = self.rx.try_recv() {
-            self.accept(record);
-        }
         self.rx.close();
+        // Closed first: nothing can join the queue after it is emptied.
+        self.take_queued(usize::MAX, None);
         let budget = self.config.shutdown_flush;
         self.stopping = Some(Stopping {
             deadline: Instant::now() + budget,

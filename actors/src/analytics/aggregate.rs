@@ -2,6 +2,7 @@
 //! endpoints, tenants (capped per day, the rest counted under `_overflow`), histogram buckets
 //! and the slowest-requests list, never by the number of requests.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
@@ -144,18 +145,18 @@ impl Aggregate {
         self.records
     }
 
-    fn admit(&mut self, day: NaiveDate, tenant: String) -> String {
+    fn admit(&mut self, day: NaiveDate, tenant: Cow<'static, str>) -> Cow<'static, str> {
         if tenant == ANONYMOUS || tenant == PLATFORM_ADMIN {
             return tenant;
         }
         let set = self.admitted.entry(day).or_default();
-        if set.contains(&tenant) {
+        if set.contains(tenant.as_ref()) {
             return tenant;
         }
         if set.len() >= self.max_tenants {
-            return OVERFLOW_TENANT.to_string();
+            return Cow::Borrowed(OVERFLOW_TENANT);
         }
-        set.insert(tenant.clone());
+        set.insert(tenant.to_string());
         tenant
     }
 
@@ -178,9 +179,9 @@ impl Aggregate {
         agg.records += 1;
         agg.summary.record(r.status, r.duration_us);
         agg.record_endpoint(&endpoint, r.status, r.duration_us);
-        let t = match agg.tenants.get_mut(&tenant) {
+        let t = match agg.tenants.get_mut(tenant.as_ref()) {
             Some(t) => t,
-            None => agg.tenants.entry(tenant.clone()).or_default(),
+            None => agg.tenants.entry(tenant.to_string()).or_default(),
         };
         t.stats.record(r.status, r.duration_us);
         match t.endpoints.get_mut(&endpoint) {
@@ -195,7 +196,7 @@ impl Aggregate {
                 status: r.status,
                 method: r.method.to_string(),
                 route: r.route,
-                tenant,
+                tenant: tenant.into_owned(),
                 ended_at_ms: r.ended_at.timestamp_millis(),
                 request_id: r.request_id,
                 unique: format!("{}-{id}", self.instance),
@@ -247,7 +248,7 @@ mod tests {
             method: "GET",
             status: 200,
             duration_us: us,
-            tenant: tenant.into(),
+            tenant: tenant.to_string().into(),
             request_id: format!("req-{us}"),
             ended_at: at,
         }

@@ -215,7 +215,7 @@ mod tests {
                 method: "GET",
                 status: if i % 5 == 0 { 500 } else { 200 },
                 duration_us: 100 + i,
-                tenant: format!("t{}", i % 4),
+                tenant: format!("t{}", i % 4).into(),
                 request_id: format!("q{i}"),
                 ended_at: at,
             });

@@ -13,6 +13,7 @@
 //! every request a second route match (measured: several percent of a trivial route's
 //! throughput; docs/benchmarks.md).
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -47,22 +48,24 @@ pub const UNRECORDED_ASSET_ROUTES: [&str; 7] = [
 ];
 
 /// The tenant analytics names for a request.
-pub fn tenant_of(req: &HttpRequest, state: &AppState) -> String {
+pub fn tenant_of(req: &HttpRequest, state: &AppState) -> Cow<'static, str> {
     let ext = req.extensions();
     match ext.get::<Identity>().map(|i| &i.authn) {
-        Some(Authn::PlatformAdmin) => PLATFORM_ADMIN.to_string(),
+        Some(Authn::PlatformAdmin) => Cow::Borrowed(PLATFORM_ADMIN),
         Some(Authn::Session(s)) => s
             .org_external_id
             .as_deref()
             .and_then(|org| state.tenants.peek(org))
-            .map_or_else(|| ANONYMOUS.to_string(), |id| id.to_string()),
-        _ => ANONYMOUS.to_string(),
+            .map_or(Cow::Borrowed(ANONYMOUS), |id| Cow::Owned(id.to_string())),
+        _ => Cow::Borrowed(ANONYMOUS),
     }
 }
 
 /// What is known before the request runs; records from `Drop` if the request never finishes.
-struct InFlight {
-    recorder: Recorder,
+/// Borrows the recorder from the application state the middleware holds (no handle cloned
+/// per request).
+struct InFlight<'a> {
+    recorder: &'a Recorder,
     started: Instant,
     method: &'static str,
     request_id: String,
@@ -71,8 +74,8 @@ struct InFlight {
     done: bool,
 }
 
-impl InFlight {
-    fn finish(&mut self, route: String, status: u16, tenant: String) {
+impl InFlight<'_> {
+    fn finish(&mut self, route: String, status: u16, tenant: Cow<'static, str>) {
         self.done = true;
         self.recorder.record(Record {
             route,
@@ -86,7 +89,7 @@ impl InFlight {
     }
 }
 
-impl Drop for InFlight {
+impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         if self.done {
             return;
@@ -100,7 +103,7 @@ impl Drop for InFlight {
         } else {
             ("ABORTED", 499)
         };
-        self.finish(route.to_string(), status, ANONYMOUS.to_string());
+        self.finish(route.to_string(), status, Cow::Borrowed(ANONYMOUS));
     }
 }
 
@@ -112,7 +115,7 @@ pub async fn analytics(
         return next.call(req).await;
     };
     let recorder = match &state.analytics {
-        Some(a) if !UNRECORDED_PATHS.contains(&req.path()) => a.recorder.clone(),
+        Some(a) if !UNRECORDED_PATHS.contains(&req.path()) => &a.recorder,
         _ => return next.call(req).await,
     };
     let request_id = req
@@ -150,7 +153,7 @@ pub async fn analytics(
         Err(e) => {
             // An inner middleware refused with an error: the request is gone with it.
             let status = e.as_response_error().status_code().as_u16();
-            in_flight.finish(UNMATCHED.to_string(), status, ANONYMOUS.to_string());
+            in_flight.finish(UNMATCHED.to_string(), status, Cow::Borrowed(ANONYMOUS));
         }
     }
     result

@@ -254,7 +254,7 @@ pub(super) async fn make_traffic(app: &TestApp) -> World {
                 method,
                 status,
                 duration_us: 700 + (j * 7919 + k as u64 * 131) % 38_000,
-                tenant: if j % 3 == 0 { local7 } else { local1 }.to_string(),
+                tenant: if j % 3 == 0 { local7 } else { local1 }.to_string().into(),
                 request_id: Uuid::new_v4().to_string(),
                 ended_at: now - chrono::Duration::days(k),
             });
