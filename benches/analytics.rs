@@ -138,17 +138,45 @@ struct Wrk {
     rps: f64,
     p50: String,
     p99: String,
+    /// CPU time of this process (the instance under load, its actor, idle rest) per request,
+    /// µs: a cost measure that does not depend on how wrk and the server share the cores.
+    cpu_us: f64,
+}
+
+/// User + system CPU time of this process so far, in µs (/proc/self/stat, clock ticks).
+fn process_cpu_us() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let tck = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok())
+        .unwrap_or(100.0);
+    (ticks(11) + ticks(12)) * 1_000_000.0 / tck
 }
 
 fn wrk(port: u16) -> Wrk {
     let secs = env_or("WRK_SECONDS", "8");
     let conns = env_or("WRK_CONNECTIONS", "32");
+    let cpu_before = process_cpu_us();
     let out = Command::new("wrk")
         .args(["-t2", "-c", &conns, "-d", &format!("{secs}s"), "--latency"])
         .arg(format!("http://127.0.0.1:{port}/bench/ok/1"))
         .output()
         .expect("wrk on PATH");
+    let cpu = process_cpu_us() - cpu_before;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let requests: f64 = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(f64::NAN);
     let field = |prefix: &str| {
         text.lines()
             .find(|l| l.trim_start().starts_with(prefix))
@@ -160,6 +188,7 @@ fn wrk(port: u16) -> Wrk {
         rps: field("Requests/sec:").parse().unwrap_or(f64::NAN),
         p50: field("50%"),
         p99: field("99%"),
+        cpu_us: cpu / requests,
     }
 }
 
@@ -350,9 +379,10 @@ async fn main() {
     );
     let (on, stop_on) = start(&db_on, port, true).await;
     let (off, stop_off) = start(&db_off, port, false).await;
-    println!("| round | off req/s | on req/s | on/off | off p50/p99 | on p50/p99 |");
-    println!("|---|---|---|---|---|---|");
+    println!("| round | off req/s | on req/s | on/off | off p50/p99 | on p50/p99 | CPU µs/request off / on | on/off |");
+    println!("|---|---|---|---|---|---|---|---|");
     let mut ratios = Vec::new();
+    let mut cpu_ratios = Vec::new();
     // Alternating which goes first, so a drift of the shared machine does not favour one side.
     let rounds = env_or("ROUNDS", "5").parse::<u32>().unwrap_or(5).max(1);
     for round in 1..=rounds {
@@ -364,19 +394,28 @@ async fn main() {
             (wrk(off), b)
         };
         ratios.push(b.rps / a.rps);
+        cpu_ratios.push(b.cpu_us / a.cpu_us);
         println!(
-            "| {round} | {:.0} | {:.0} | {:.3} | {} / {} | {} / {} |",
+            "| {round} | {:.0} | {:.0} | {:.3} | {} / {} | {} / {} | {:.2} / {:.2} | {:.3} |",
             a.rps,
             b.rps,
             b.rps / a.rps,
             a.p50,
             a.p99,
             b.p50,
-            b.p99
+            b.p99,
+            a.cpu_us,
+            b.cpu_us,
+            b.cpu_us / a.cpu_us
         );
     }
     ratios.sort_by(f64::total_cmp);
-    println!("\nmedian on/off: {:.3}\n", ratios[ratios.len() / 2]);
+    cpu_ratios.sort_by(f64::total_cmp);
+    println!(
+        "\nmedian on/off: {:.3} (throughput), {:.3} (server CPU per request)\n",
+        ratios[ratios.len() / 2],
+        cpu_ratios[cpu_ratios.len() / 2]
+    );
     let recorded = record_latencies(on, 4).await;
     stop_on.stop();
     stop_off.stop();
