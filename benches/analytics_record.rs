@@ -1,16 +1,20 @@
 //! Criterion: the cost of recording one request on the request path, i.e. what the analytics
 //! middleware adds per request besides reading the route: building the `Record` (its route,
-//! tenant and request id strings) and `Recorder::record` (a `try_send` on the bounded queue),
-//! while the real actor drains the queue and flushes to a private redis-server.
+//! tenant and request id strings) and `WorkerBuffer::push` (a worker's buffer, handing batches
+//! of 64 to the bounded queue), while the real actor drains the queue and flushes to a private
+//! redis-server.
 //!
 //! Run: `cargo bench --bench analytics_record` (needs `redis-server` on PATH).
 
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::{Actor, Arbiter};
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use unioneyes::http::middleware::worker_buffer::WorkerBuffer;
 use unioneyes_actors::analytics::aggregate::Aggregate;
 use unioneyes_actors::analytics::{
     channel, method_name, AnalyticsActor, AnalyticsConfig, Record, RedisLink,
@@ -67,10 +71,10 @@ fn record_cost(c: &mut Criterion) {
     });
     let request_id = "0b6f9c1e-8a52-4d0a-9d8f-3c2b1a0e9f77".to_string();
     let tenant = "5b0f3c52-0b5e-4d59-9b1a-2f3f1a0c9e11".to_string();
-    let mut dropped = 0u64;
+    let buffer = WorkerBuffer::start(recorder.clone(), Arc::new(AtomicUsize::new(0)));
     c.bench_function("analytics: build + record one request", |b| {
         b.iter(|| {
-            let ok = recorder.record(Record {
+            buffer.push(Record {
                 route: std::hint::black_box("/api/members/{id}").to_string(),
                 method: method_name(std::hint::black_box("GET")),
                 status: 200,
@@ -79,12 +83,14 @@ fn record_cost(c: &mut Criterion) {
                 request_id: request_id.clone(),
                 ended_at: Utc::now(),
             });
-            dropped += u64::from(!ok);
         })
     });
+    drop(buffer);
+    let s = recorder.snapshot();
     println!(
-        "records dropped during the run (queue full): {dropped} of {}",
-        recorder.snapshot().enqueued + dropped
+        "records dropped during the run (queue full): {} of {}",
+        s.dropped,
+        s.enqueued + s.dropped
     );
     arbiter.stop();
     drop(redis);

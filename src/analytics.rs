@@ -2,6 +2,8 @@
 //! and the actor's start and final flush. The actor lives in `unioneyes_actors::analytics`;
 //! recording is `http::middleware::analytics`, the admin API `http::analytics`.
 
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, Addr, ArbiterHandle};
@@ -18,6 +20,9 @@ use crate::config::Settings;
 pub struct Analytics {
     pub recorder: Recorder,
     pub reader: Reader,
+    /// Workers' record buffers not yet dropped (`http::middleware::worker_buffer`): the final
+    /// flush waits for them, so a worker's last batch is in the queue before it is closed.
+    pub worker_buffers: Arc<AtomicUsize>,
     link: RedisLink,
 }
 
@@ -40,6 +45,7 @@ pub fn build(settings: &Settings, cache: &Cache) -> Option<(Analytics, Inbox)> {
         Analytics {
             recorder,
             reader,
+            worker_buffers: Arc::new(AtomicUsize::new(0)),
             link,
         },
         inbox,
@@ -77,5 +83,25 @@ pub async fn stop(addr: &Addr<AnalyticsActor>, budget: Duration) {
         ),
         Ok(Err(_)) => log::warn!("analytics actor was already gone at shutdown"),
         Err(_) => log::warn!("analytics final flush did not finish in time"),
+    }
+}
+
+/// Waits (at most 2 s) until every worker's record buffer is dropped, so its last batch is in
+/// the queue before the final flush closes it. A stopped server drops its workers' services
+/// right after it reports the stop; a buffer still alive after 2 s is reported, not waited for.
+pub async fn await_worker_buffers(analytics: &Analytics) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let alive = analytics
+            .worker_buffers
+            .load(std::sync::atomic::Ordering::SeqCst);
+        if alive == 0 {
+            return;
+        }
+        if std::time::Instant::now() >= deadline {
+            log::warn!("analytics: {alive} worker buffer(s) still alive at the final flush");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

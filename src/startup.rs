@@ -238,7 +238,11 @@ impl Application {
             h.stop(true).await;
         }
         log::info!("http server stopped");
-        // Final analytics flush: after the last request, before the pools close.
+        // Final analytics flush: after the last request and the workers' last batches, before
+        // the pools close.
+        if let Some(a) = &state.analytics {
+            crate::analytics::await_worker_buffers(a).await;
+        }
         if let Some(addr) = &analytics {
             crate::analytics::stop(addr, state.settings.analytics.shutdown_flush).await;
         }
@@ -267,7 +271,7 @@ fn serve(
             .app_data(query.clone())
             .app_data(payload.clone())
             // Just inside request_context: unmatched routes are recorded too.
-            .wrap(from_fn(http::middleware::analytics))
+            .wrap(http::middleware::Analytics::new(data.analytics.as_ref()))
             .wrap(from_fn(request_context))
             .configure(http::routes)
             .configure(move |cfg| extra(cfg))

@@ -177,12 +177,13 @@ async fn graceful_shutdown_flushes_requests_served_just_before_the_stop() {
     })
     .await;
     unmatched(&app, 40).await;
-    let s = snapshot(&app);
-    assert_eq!(
-        (s.queued + s.unflushed, s.flushed),
-        (40, 0),
-        "nothing written before the stop"
-    );
+    // The workers hand their records over within 10 ms; nothing is written before the stop.
+    wait_until("the records in the actor", Duration::from_secs(2), || {
+        let s = snapshot(&app);
+        s.queued + s.unflushed == 40
+    })
+    .await;
+    assert_eq!(snapshot(&app).flushed, 0, "nothing written before the stop");
     app.stopper.stop();
     let counters = app
         .state
@@ -205,6 +206,50 @@ async fn graceful_shutdown_flushes_requests_served_just_before_the_stop() {
         .unwrap();
     assert_eq!(Stats::decode(&bytes).count, 40);
     assert_eq!(snapshot(&app).lost, 0);
+}
+
+#[actix_web::test]
+async fn requests_still_running_at_the_stop_are_written_too() {
+    // Each worker hands its records over in batches; the ones of requests that end during the
+    // graceful stop must reach the actor before its final flush.
+    let app = spawn_app_with(|env| {
+        env.insert("ANALYTICS_FLUSH_INTERVAL_MS".into(), "60000".into());
+        env.insert("ANALYTICS_FLUSH_BATCH".into(), "1000000".into());
+    })
+    .await;
+    let slow = (0..12).map(|i| {
+        let url = app.url(&format!("/test/sleep/{}", 300 + 20 * i));
+        let client = app.client.clone();
+        tokio::spawn(async move { client.get(url).send().await.map(|r| r.status().as_u16()) })
+    });
+    let slow: Vec<_> = slow.collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    unmatched(&app, 5).await;
+    app.stopper.stop();
+    for handle in slow {
+        assert_eq!(handle.await.unwrap().unwrap(), 200, "served to the end");
+    }
+    let counters = app
+        .state
+        .analytics
+        .as_ref()
+        .unwrap()
+        .recorder
+        .counters()
+        .clone();
+    wait_until("the final flush", Duration::from_secs(10), || {
+        counters.stopped.load(Relaxed)
+    })
+    .await;
+    let mut conn = redis_conn(&redis_url()).await;
+    let key = DayKeys::new(&app.redis_prefix, Utc::now().date_naive()).summary();
+    let bytes: Vec<u8> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(Stats::decode(&bytes).count, 17, "{:?}", snapshot(&app));
+    assert_eq!((snapshot(&app).lost, snapshot(&app).dropped), (0, 0));
 }
 
 #[actix_web::test]

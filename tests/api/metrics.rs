@@ -199,6 +199,8 @@ async fn every_family_is_exported_with_templates_and_no_secret() {
         .unwrap();
     assert_eq!(res.status(), 403);
 
+    // The workers hand their analytics records over within 10 ms.
+    crate::support::analytics::settle(&app, 6, std::time::Duration::from_secs(5)).await;
     let body = scrape(&app).await;
     // Requests: templates, status classes, fixed names.
     let req = |method: &str, route: &str, class: &str| {

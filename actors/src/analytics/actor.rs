@@ -25,10 +25,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Pause between attempts of the final flush.
 const STOP_RETRY: Duration = Duration::from_millis(200);
 /// How often the queue is emptied. Polling on a timer (instead of waiting on the queue) means
-/// a request never wakes the actor's thread: `Recorder::record` stays a plain enqueue.
+/// a request never wakes the actor's thread: `Recorder::record_batch` stays a plain enqueue.
 const DRAIN_EVERY: Duration = Duration::from_millis(5);
-/// Records taken per drain at most.
-const DRAIN_MAX: usize = 100_000;
+/// Batches taken per drain at most (a batch holds one to a few dozen records).
+const DRAIN_MAX: usize = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct AnalyticsConfig {
@@ -50,7 +50,7 @@ struct Stopping {
 
 pub struct AnalyticsActor {
     config: AnalyticsConfig,
-    rx: mpsc::Receiver<Record>,
+    rx: mpsc::Receiver<Vec<Record>>,
     counters: Arc<Counters>,
     link: RedisLink,
     instance: String,
@@ -81,29 +81,24 @@ impl AnalyticsActor {
         }
     }
 
-    /// Takes up to `max` queued records into the aggregate. The counters move once, before
-    /// the records leave the queue: a reader may briefly see a record both queued and
-    /// unflushed, never in neither (which would look like a settled backlog).
-    fn take_queued(&mut self, max: usize, ctx: Option<&mut Context<Self>>) {
-        let n = self.rx.len().min(max);
-        if n == 0 {
-            return;
-        }
-        self.counters.received.fetch_add(n as u64, Relaxed);
-        self.counters.unflushed.fetch_add(n as u64, Relaxed);
-        let mut ctx = ctx;
-        for taken in 0..n {
-            let Ok(record) = self.rx.try_recv() else {
-                // Counted but not there (cannot happen with one receiver): undo the rest.
-                let missing = (n - taken) as u64;
-                self.counters.received.fetch_sub(missing, Relaxed);
-                self.counters.unflushed.fetch_sub(missing, Relaxed);
+    /// Takes up to `max` queued batches into the aggregate. Each batch's records are counted
+    /// unflushed before they stop counting as queued: a reader may briefly see them as both,
+    /// never as neither (which would look like a settled backlog).
+    fn take_queued(&mut self, max: usize, mut ctx: Option<&mut Context<Self>>) {
+        for _ in 0..max {
+            let Ok(batch) = self.rx.try_recv() else {
                 break;
             };
-            self.live.add(record);
-            if let Some(ctx) = ctx.as_deref_mut() {
-                if self.live.records() >= self.config.flush_batch && self.retry_at.is_none() {
-                    self.flush(ctx);
+            let n = batch.len() as u64;
+            self.counters.received.fetch_add(n, Relaxed);
+            self.counters.unflushed.fetch_add(n, Relaxed);
+            self.counters.queued.fetch_sub(n, Relaxed);
+            for record in batch {
+                self.live.add(record);
+                if let Some(ctx) = ctx.as_deref_mut() {
+                    if self.live.records() >= self.config.flush_batch && self.retry_at.is_none() {
+                        self.flush(ctx);
+                    }
                 }
             }
         }

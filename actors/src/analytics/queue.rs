@@ -1,5 +1,8 @@
-//! The request path's side: a bounded queue (`Recorder::record` never waits: a full queue
-//! drops the record and counts it) and the shared counters health and the admin API read.
+//! The request path's side: a bounded queue of records (`Recorder::record_batch` never waits:
+//! a full queue drops the batch and counts its records) and the shared counters health and the
+//! admin API read. Records travel in batches, so a busy worker pays the cross-core hand-over
+//! once per batch instead of once per request (the web service's per-worker buffer,
+//! `http::middleware::analytics`); the capacity still counts records.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -17,6 +20,8 @@ use super::record::Record;
 pub struct Counters {
     /// Records the actor took from the queue (accepted records = this + the queued ones).
     pub received: AtomicU64,
+    /// Records in the queue (changed once per batch, by the sender and by the actor).
+    pub queued: AtomicU64,
     /// Records refused because the queue was full (or the actor gone).
     pub dropped: AtomicU64,
     /// Records aggregated by the actor whose figures are not written yet.
@@ -55,54 +60,85 @@ pub struct Snapshot {
 /// The handle the middleware uses; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Recorder {
-    tx: mpsc::Sender<Record>,
+    tx: mpsc::Sender<Vec<Record>>,
     counters: Arc<Counters>,
+    /// Records the queue holds at most.
+    capacity: u64,
 }
 
 /// The receiving end, handed to the actor.
 #[derive(Debug)]
 pub struct Inbox {
-    pub(super) rx: mpsc::Receiver<Record>,
+    pub(super) rx: mpsc::Receiver<Vec<Record>>,
     pub(super) counters: Arc<Counters>,
 }
 
 /// A queue of `capacity` records.
 pub fn channel(capacity: usize) -> (Recorder, Inbox) {
-    let (tx, rx) = mpsc::channel(capacity.max(1));
+    let capacity = capacity.max(1);
+    // One slot per record at most: every batch holds one or more.
+    let (tx, rx) = mpsc::channel(capacity);
     let counters = Arc::new(Counters::default());
     let inbox = Inbox {
         rx,
         counters: Arc::clone(&counters),
     };
-    (Recorder { tx, counters }, inbox)
+    let recorder = Recorder {
+        tx,
+        counters,
+        capacity: capacity as u64,
+    };
+    (recorder, inbox)
 }
 
 impl Recorder {
-    /// Hands a record over without waiting. False when it was dropped (queue full or closed).
+    /// Hands one record over without waiting. False when it was dropped (queue full or closed).
     pub fn record(&self, record: Record) -> bool {
-        match self.tx.try_send(record) {
-            Ok(()) => true,
-            Err(e) => {
-                let before = self.counters.dropped.fetch_add(1, Relaxed);
-                // Never silent, never a log line per request: 1st, 2nd, 4th, 8th… drop.
-                if (before + 1).is_power_of_two() {
-                    let why = match e {
+        self.record_batch(vec![record])
+    }
+
+    /// Hands records over without waiting, all or none: false when the queue has no room for
+    /// all of them (or analytics stopped), and they are dropped and counted.
+    pub fn record_batch(&self, batch: Vec<Record>) -> bool {
+        let n = batch.len() as u64;
+        if n == 0 {
+            return true;
+        }
+        let c = &self.counters;
+        let room = c
+            .queued
+            .fetch_update(Relaxed, Relaxed, |q| {
+                (q + n <= self.capacity).then_some(q + n)
+            })
+            .is_ok();
+        let why = if !room {
+            "queue full"
+        } else {
+            match self.tx.try_send(batch) {
+                Ok(()) => return true,
+                Err(e) => {
+                    c.queued.fetch_sub(n, Relaxed);
+                    match e {
                         mpsc::error::TrySendError::Full(_) => "queue full",
                         mpsc::error::TrySendError::Closed(_) => "analytics stopped",
-                    };
-                    log::warn!(
-                        "analytics: record dropped ({why}); {} dropped so far",
-                        before + 1
-                    );
+                    }
                 }
-                false
             }
+        };
+        let before = c.dropped.fetch_add(n, Relaxed);
+        // Never silent, never a log line per request: when the count passes 1, 2, 4, 8…
+        if before == 0 || (before + n).ilog2() > before.ilog2() {
+            log::warn!(
+                "analytics: {n} record(s) dropped ({why}); {} dropped so far",
+                before + n
+            );
         }
+        false
     }
 
     /// Records waiting in the queue.
     pub fn queued(&self) -> u64 {
-        (self.tx.max_capacity() - self.tx.capacity()) as u64
+        self.counters.queued.load(Relaxed)
     }
 
     pub fn counters(&self) -> &Arc<Counters> {
@@ -152,5 +188,16 @@ mod tests {
         drop(inbox);
         assert!(!recorder.record(record()), "closed queue drops too");
         assert_eq!(recorder.snapshot().dropped, 8);
+    }
+
+    #[test]
+    fn the_capacity_counts_records_and_a_batch_goes_in_whole_or_not_at_all() {
+        let (recorder, _inbox) = channel(5);
+        assert!(recorder.record_batch(vec![record(), record(), record()]));
+        assert!(!recorder.record_batch(vec![record(), record(), record()]));
+        assert!(recorder.record_batch(vec![record(), record()]));
+        assert!(recorder.record_batch(Vec::new()), "nothing to hand over");
+        let s = recorder.snapshot();
+        assert_eq!((s.queued, s.enqueued, s.dropped), (5, 5, 3));
     }
 }

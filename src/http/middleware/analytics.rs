@@ -2,23 +2,28 @@
 //! outside the standard set), status, duration in µs, tenant (our organization id from the
 //! verified identity, `platform-admin`, or `anonymous`), request id and the UTC end time.
 //! Health routes and the static files of the dashboard and docs UI are not recorded. The
-//! record goes to the analytics queue without waiting; a full queue drops it (counted).
+//! record goes to the worker's buffer (`WorkerBuffer`: handed to the analytics queue in
+//! batches of up to 64 or every 10 ms, never waiting; a full queue drops them, counted).
 //!
 //! Wrapped at the App level just inside `request_context`, so unmatched routes are recorded
-//! too. The template is read after routing (`match_pattern` then names the resource that really
-//! served, guards included, without matching the path again). A request whose future is dropped
-//! is recorded from a guard under the names the access log uses: `TIMEOUT` (the request timeout,
-//! 503; 408 when the handler was waiting for the client's body), `PANIC` (500), or `ABORTED`
-//! (the client went away, 499). Matching the path before routing to name those would cost
-//! every request a second route match (measured: several percent of a trivial route's
-//! throughput; docs/benchmarks.md).
+//! too (`Analytics::new(…)`, one buffer per worker). The template is read after
+//! routing (`match_pattern` then names the resource that really served, guards included,
+//! without matching the path again). A request whose future is dropped is recorded from a
+//! guard under the names the access log uses: `TIMEOUT` (the request timeout, 503; 408 when
+//! the handler was waiting for the client's body), `PANIC` (500), or `ABORTED` (the client
+//! went away, 499). Matching the path before routing to name those would cost every request a
+//! second route match (measured: several percent of a trivial route's throughput;
+//! docs/benchmarks.md).
 
 use std::borrow::Cow;
+use std::future::{ready, Future, Ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{web, HttpMessage, HttpRequest};
 use chrono::Utc;
 use unioneyes_actors::analytics::{
@@ -26,6 +31,7 @@ use unioneyes_actors::analytics::{
 };
 
 use super::body_watch::BodyWait;
+use super::worker_buffer::WorkerBuffer;
 use super::RequestId;
 use crate::auth::{Authn, Identity};
 use crate::state::AppState;
@@ -62,10 +68,8 @@ pub fn tenant_of(req: &HttpRequest, state: &AppState) -> Cow<'static, str> {
 }
 
 /// What is known before the request runs; records from `Drop` if the request never finishes.
-/// Borrows the recorder from the application state the middleware holds (no handle cloned
-/// per request).
-struct InFlight<'a> {
-    recorder: &'a Recorder,
+struct InFlight {
+    buffer: Rc<WorkerBuffer>,
     started: Instant,
     method: &'static str,
     request_id: String,
@@ -74,10 +78,10 @@ struct InFlight<'a> {
     done: bool,
 }
 
-impl InFlight<'_> {
+impl InFlight {
     fn finish(&mut self, route: String, status: u16, tenant: Cow<'static, str>) {
         self.done = true;
-        self.recorder.record(Record {
+        self.buffer.push(Record {
             route,
             method: self.method,
             status,
@@ -87,9 +91,14 @@ impl InFlight<'_> {
             ended_at: Utc::now(),
         });
     }
+
+    /// The request ends without a record (a route that is not recorded).
+    fn skip(&mut self) {
+        self.done = true;
+    }
 }
 
-impl Drop for InFlight<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
         if self.done {
             return;
@@ -107,16 +116,80 @@ impl Drop for InFlight<'_> {
     }
 }
 
-pub async fn analytics(
+/// The middleware: `App::wrap(Analytics::new(recorder))`; `None` (analytics off) passes every
+/// request through.
+#[derive(Clone)]
+pub struct Analytics {
+    handle: Option<(Recorder, Arc<AtomicUsize>)>,
+}
+
+impl Analytics {
+    pub fn new(analytics: Option<&crate::analytics::Analytics>) -> Self {
+        Self {
+            handle: analytics.map(|a| (a.recorder.clone(), Arc::clone(&a.worker_buffers))),
+        }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for Analytics
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = AnalyticsService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, ()>>;
+
+    /// Once per worker, on the worker's thread: the worker's own buffer.
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(AnalyticsService {
+            service: Rc::new(service),
+            buffer: self
+                .handle
+                .as_ref()
+                .map(|(r, alive)| WorkerBuffer::start(r.clone(), Arc::clone(alive))),
+        }))
+    }
+}
+
+pub struct AnalyticsService<S> {
+    service: Rc<S>,
+    buffer: Option<Rc<WorkerBuffer>>,
+}
+
+impl<S, B> Service<ServiceRequest> for AnalyticsService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>>>>;
+
+    actix_web::dev::forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let buffer = match &self.buffer {
+            Some(b) if !UNRECORDED_PATHS.contains(&req.path()) => Rc::clone(b),
+            _ => return Box::pin(service.call(req)),
+        };
+        Box::pin(record(service, buffer, req))
+    }
+}
+
+async fn record<S, B>(
+    service: Rc<S>,
+    buffer: Rc<WorkerBuffer>,
     req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<B>, actix_web::Error>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
-        return next.call(req).await;
-    };
-    let recorder = match &state.analytics {
-        Some(a) if !UNRECORDED_PATHS.contains(&req.path()) => &a.recorder,
-        _ => return next.call(req).await,
+        return service.call(req).await;
     };
     let request_id = req
         .extensions()
@@ -124,7 +197,7 @@ pub async fn analytics(
         .map(|r| r.0.clone())
         .unwrap_or_default();
     let mut in_flight = InFlight {
-        recorder,
+        buffer,
         started: Instant::now(),
         method: method_name(req.method().as_str()),
         request_id,
@@ -132,7 +205,7 @@ pub async fn analytics(
         body_wait: req.extensions().get::<BodyWait>().cloned(),
         done: false,
     };
-    let result = next.call(req).await;
+    let result = service.call(req).await;
     match &result {
         Ok(res) => {
             let route = res
@@ -144,7 +217,7 @@ pub async fn analytics(
             {
                 // Static files, or a health route reached by an encoded spelling (`/%6civez`)
                 // that the raw-path check above did not know: the route decides.
-                in_flight.done = true;
+                in_flight.skip();
             } else {
                 let tenant = tenant_of(res.request(), &state);
                 in_flight.finish(route, res.status().as_u16(), tenant);

@@ -257,6 +257,13 @@ fn test_routes() -> ExtraRoutes {
             }),
         );
         cfg.route(
+            "/test/sleep/{ms}",
+            web::get().to(|ms: web::Path<u64>| async move {
+                tokio::time::sleep(Duration::from_millis(ms.into_inner().min(5_000))).await;
+                actix_web::HttpResponse::Ok().finish()
+            }),
+        );
+        cfg.route(
             "/test/panic",
             web::get().to(|| async {
                 if std::hint::black_box(true) {
