@@ -61,8 +61,8 @@ token_origin="from ADMIN_API_TOKEN"
 if [[ -z ${ADMIN_API_TOKEN:-} ]]; then
   token_file=.dev/admin-token
   if [[ ! -s $token_file ]]; then
-    # 36 random bytes = 48 base64 characters, made url-safe.
-    (umask 077 && mkdir -p .dev && head -c 36 /dev/urandom | base64 | tr '+/' '-_' >"$token_file")
+    # 32 random bytes as 64 hex digits (never starts with a dash, pastes anywhere).
+    (umask 077 && mkdir -p .dev && od -An -vtx1 -N32 /dev/urandom | tr -d ' \n' >"$token_file")
   fi
   chmod 600 "$token_file"
   ADMIN_API_TOKEN=$(<"$token_file")
@@ -85,7 +85,7 @@ export DEV_KEYS_DIR=${DEV_KEYS_DIR:-$root/.dev/keys}
 export CSRF_SECRET=${CSRF_SECRET:-$(dev_secret csrf-secret 'head -c 32 /dev/urandom | base64')}
 export APP_ORIGINS=${APP_ORIGINS:-http://$HOST:$PORT}
 # Prometheus /metrics on the main port behind a bearer token (docs/monitoring.md).
-export METRICS_TOKEN=${METRICS_TOKEN:-$(dev_secret metrics-token 'head -c 36 /dev/urandom | base64 | tr "+/" "-_"')}
+export METRICS_TOKEN=${METRICS_TOKEN:-$(dev_secret metrics-token 'od -An -vtx1 -N32 /dev/urandom | tr -d " \n"')}
 
 # The same command as docker/Dockerfile (scripts/check-containers.sh compares them).
 bin=${CARGO_TARGET_DIR:-$root/target}/release/unioneyes
@@ -124,6 +124,13 @@ if [[ -n ${_SVC_PG_DATA:-}${_SVC_REDIS_PID:-} ]]; then
                   them with DATABASE_URL=<the URL above> REDIS_URL=<the URL above>)"
 fi
 
+# The settings another run.sh command needs to reach this instance (only those not default):
+# every run.sh is its own process and reads its own environment.
+same=""
+[[ $DEV_DATABASE == unioneyes_dev ]] || same+="DEV_DATABASE=$DEV_DATABASE "
+[[ $REDIS_KEY_PREFIX == unioneyes:dev: ]] || same+="REDIS_KEY_PREFIX=$REDIS_KEY_PREFIX "
+[[ $PORT == 8080 ]] || same+="PORT=$PORT "
+
 banner() {
 cat <<EOF
 
@@ -135,7 +142,8 @@ cat <<EOF
     Metrics:      curl -H "Authorization: Bearer \$(cat .dev/metrics-token)" $metrics_url
     Data:         $servers
     Admin token:  $ADMIN_API_TOKEN  ($token_origin)
-    Dev token:    $0 dev-token --user user_1 --org org_demo --role admin
+    Dev token:    $same$0 dev-token --user user_1 --org org_demo --role admin
+    Other tools:  $same$0 check-config | org create --name … --slug … | migrate | rotate-sin-key
     Stripe:       webhook secret in .dev/stripe-webhook-secret (see docs/api.md)
     Stop with Ctrl-C (or SIGTERM when it runs in the background).
 

@@ -22,13 +22,16 @@ export function loadAuth() {
 }
 
 /**
- * The token typed or pasted into the form: {token} or {error}. A pasted `Bearer ` prefix and
- * surrounding blanks are dropped; anything but visible ASCII cannot be a token (and could not
+ * The token typed or pasted into the form: {token} or {error}. A pasted `Bearer ` prefix,
+ * surrounding quotes and blanks are dropped; anything but visible ASCII cannot be a token (and could not
  * be sent in a header at all), so it is refused here with a reason instead of failing later.
  */
 export function typedToken(raw) {
-  const token = raw.trim().replace(/^Bearer\s+/i, "");
-  if (!token) return { error: "Type the admin token first." };
+  const token = raw
+    .trim()
+    .replace(/^Bearer\s+/i, "")
+    .replace(/^(['"])(.*)\1$/, "$2");
+  if (!token || /^bearer$/i.test(token)) return { error: "Type the admin token first." };
   if (!/^[\x21-\x7e]+$/.test(token)) {
     return {
       error:

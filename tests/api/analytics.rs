@@ -440,6 +440,39 @@ async fn requests_cut_by_the_timeout_or_a_panic_are_still_counted() {
     assert!(!statuses.is_empty() && !statuses.contains(&408), "{slow}");
 }
 
+#[actix_web::test]
+async fn time_spent_waiting_for_the_clients_body_is_not_the_services() {
+    let app = spawn_app_with(|_| {}).await;
+    // A body trickled in over ~0.8 s, then complete: answered 400 (no valid signature).
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let feed = tokio::spawn(async move {
+        for part in [&b"{\"id\":"[..], b"\"evt_1\"", b"}"] {
+            tx.send(Ok(part.to_vec())).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(400)).await;
+        }
+    });
+    let res = app
+        .client
+        .post(app.url("/api/webhooks/stripe"))
+        .header("content-type", "application/json")
+        .header("stripe-signature", "t=1,v1=00")
+        .header("x-request-id", "trickled-body")
+        .body(reqwest::Body::wrap_stream(tokio_stream_from(rx)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    feed.await.unwrap();
+    settle(&app, 1, SETTLE).await;
+    let (_, body) = admin_get(&app, "/api/admin/analytics/endpoints").await;
+    let hook = endpoint(&body, "POST", "/api/webhooks/stripe");
+    assert_eq!(hook["count"], 1, "{hook}");
+    // The service's own time is milliseconds; the client's 0.8 s is not in it.
+    assert!(hook["maxMs"].as_f64().unwrap() < 400.0, "{hook}");
+    let (_, summary) = admin_get(&app, "/api/admin/analytics/summary").await;
+    assert!(summary["maxMs"].as_f64().unwrap() < 400.0, "{summary}");
+}
+
 /// A body stream fed by a channel: it stalls while the sender is kept and sends nothing.
 fn tokio_stream_from(
     mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,

@@ -85,11 +85,27 @@ impl InFlight {
             route,
             method: self.method,
             status,
-            duration_us: self.started.elapsed().as_micros() as u64,
+            duration_us: self.duration(status).as_micros() as u64,
             tenant,
             request_id: std::mem::take(&mut self.request_id),
             ended_at: Utc::now(),
         });
+    }
+
+    /// The service's time: waiting for the client's body is the client's (`BodyWait`), so a
+    /// body trickled in just before the timeout, or abandoned, does not pass for a slow
+    /// service. Requests the client cut (408, 499) keep their whole time: they count under
+    /// their own endpoint only (`Record::client_cut`), which shows how long they were held.
+    fn duration(&self, status: u16) -> Duration {
+        let total = self.started.elapsed();
+        if matches!(status, 408 | 499) {
+            return total;
+        }
+        let client = self
+            .body_wait
+            .as_ref()
+            .map_or(Duration::ZERO, BodyWait::waited);
+        total.saturating_sub(client)
     }
 
     /// The request ends without a record (a route that is not recorded).

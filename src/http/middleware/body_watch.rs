@@ -4,11 +4,16 @@
 //! cannot set off the 5xx alerts), not 503 `request_timeout`. The 408 then holds the payload
 //! (`PayloadHold`) until its body is sent, so actix closes the connection instead of reading
 //! and discarding the rest of a chunked body for as long as the client keeps sending.
+//!
+//! It also adds up how long the handler waited for body bytes (`BodyWait::waited`): that time
+//! is the client's, and analytics leaves it out of a request's duration, so a body trickled in
+//! (or abandoned) just before the timeout cannot pass for a slow service.
 
 use std::cell::{Cell, RefCell};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest};
@@ -24,6 +29,10 @@ use futures_util::Stream;
 #[derive(Clone)]
 pub struct BodyWait {
     waiting: Rc<Cell<bool>>,
+    /// Since when the current wait for body bytes lasts, if one does.
+    since: Rc<Cell<Option<Instant>>>,
+    /// Finished waits for body bytes, added up.
+    waited: Rc<Cell<Duration>>,
     payload: Rc<RefCell<Payload>>,
 }
 
@@ -31,6 +40,24 @@ impl BodyWait {
     /// True while the last read of the body found nothing yet (and the body has not ended).
     pub fn waiting(&self) -> bool {
         self.waiting.get()
+    }
+
+    /// How long the handler has waited for body bytes so far, the current wait included.
+    pub fn waited(&self) -> Duration {
+        self.waited.get() + self.since.get().map_or(Duration::ZERO, |t| t.elapsed())
+    }
+
+    /// Notes the outcome of one read of the body.
+    fn note(&self, pending: bool) {
+        self.waiting.set(pending);
+        match (self.since.get(), pending) {
+            (None, true) => self.since.set(Some(Instant::now())),
+            (Some(t), false) => {
+                self.waited.set(self.waited.get() + t.elapsed());
+                self.since.set(None);
+            }
+            _ => {}
+        }
     }
 
     /// Keeps the request's payload alive for as long as the hold lives.
@@ -65,6 +92,8 @@ pub fn watch(req: &mut ServiceRequest) -> Option<BodyWait> {
     }
     let wait = BodyWait {
         waiting: Rc::new(Cell::new(false)),
+        since: Rc::new(Cell::new(None)),
+        waited: Rc::new(Cell::new(Duration::ZERO)),
         payload: Rc::new(RefCell::new(req.take_payload())),
     };
     let watched: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
@@ -85,7 +114,7 @@ impl Stream for Watched {
             // Only this stream reads the payload; a hold never borrows it.
             Err(_) => Poll::Ready(Some(Err(PayloadError::Incomplete(None)))),
         };
-        self.0.waiting.set(polled.is_pending());
+        self.0.note(polled.is_pending());
         polled
     }
 }

@@ -61,8 +61,8 @@ async function platform() {
     "the refusal of a token with characters no token has",
   );
 
-  // A pasted `Bearer ` prefix and blanks around the token are dropped.
-  await page.fill("#token", `  Bearer ${sc.adminToken} `);
+  // A pasted `Bearer ` prefix, quotes and blanks around the token are dropped.
+  await page.fill("#token", `  Bearer '${sc.adminToken}' `);
   await page.press("#token", "Enter");
   await dayLoaded("ok", sc.today);
   check("who", await text("#whoami-label"), "Platform admin");
