@@ -57,20 +57,7 @@ export HOST=${HOST:-127.0.0.1}
 export PORT=${PORT:-8080}
 export RUST_LOG=${RUST_LOG:-info}
 
-token_origin="from ADMIN_API_TOKEN"
-if [[ -z ${ADMIN_API_TOKEN:-} ]]; then
-  token_file=.dev/admin-token
-  if [[ ! -s $token_file ]]; then
-    # 32 random bytes as 64 hex digits (never starts with a dash, pastes anywhere).
-    (umask 077 && mkdir -p .dev && od -An -vtx1 -N32 /dev/urandom | tr -d ' \n' >"$token_file")
-  fi
-  chmod 600 "$token_file"
-  ADMIN_API_TOKEN=$(<"$token_file")
-  token_origin="kept in $token_file"
-fi
-export ADMIN_API_TOKEN
-
-# Development secrets for the SIN encryption and the Stripe webhook, kept like the token.
+# Development secrets, generated once and kept in the git-ignored .dev/ (owner-only).
 dev_secret() { # name, generator command
   local file=.dev/$1
   if [[ ! -s $file ]]; then
@@ -78,6 +65,16 @@ dev_secret() { # name, generator command
   fi
   cat "$file"
 }
+# 32 random bytes as 64 hex digits (never starts with a dash, pastes anywhere).
+random_hex() { od -An -vtx1 -N32 /dev/urandom | tr -d ' \n'; }
+
+token_origin="from ADMIN_API_TOKEN"
+if [[ -z ${ADMIN_API_TOKEN:-} ]]; then
+  ADMIN_API_TOKEN=$(dev_secret admin-token random_hex)
+  token_origin="kept in .dev/admin-token"
+fi
+export ADMIN_API_TOKEN
+
 export SIN_ENCRYPTION_KEY=${SIN_ENCRYPTION_KEY:-$(dev_secret sin-key 'head -c 32 /dev/urandom | base64')}
 export STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-$(dev_secret stripe-webhook-secret 'printf "whsec_dev_%s" "$(head -c 24 /dev/urandom | base64 | tr "+/=" "-_x")"')}
 export DEV_KEYS_DIR=${DEV_KEYS_DIR:-$root/.dev/keys}
@@ -85,7 +82,7 @@ export DEV_KEYS_DIR=${DEV_KEYS_DIR:-$root/.dev/keys}
 export CSRF_SECRET=${CSRF_SECRET:-$(dev_secret csrf-secret 'head -c 32 /dev/urandom | base64')}
 export APP_ORIGINS=${APP_ORIGINS:-http://$HOST:$PORT}
 # Prometheus /metrics on the main port behind a bearer token (docs/monitoring.md).
-export METRICS_TOKEN=${METRICS_TOKEN:-$(dev_secret metrics-token 'od -An -vtx1 -N32 /dev/urandom | tr -d " \n"')}
+export METRICS_TOKEN=${METRICS_TOKEN:-$(dev_secret metrics-token random_hex)}
 
 # The same command as docker/Dockerfile (scripts/check-containers.sh compares them).
 bin=${CARGO_TARGET_DIR:-$root/target}/release/unioneyes

@@ -27,6 +27,28 @@ async fn wait_until(what: &str, within: Duration, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// After `stopper.stop()`: waits (up to `within`) for the actor's final flush, then reads how
+/// many requests today's stored summary counts.
+async fn written_today_after_stop(app: &TestApp, within: Duration) -> u64 {
+    let counters = app
+        .state
+        .analytics
+        .as_ref()
+        .unwrap()
+        .recorder
+        .counters()
+        .clone();
+    wait_until("the final flush", within, || counters.stopped.load(Relaxed)).await;
+    let mut conn = redis_conn(&redis_url()).await;
+    let key = DayKeys::new(&app.redis_prefix, Utc::now().date_naive()).summary();
+    let bytes: Vec<u8> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    Stats::decode(&bytes).count
+}
+
 fn analytics_check(health: &serde_json::Value) -> serde_json::Value {
     health["checks"]
         .as_array()
@@ -185,26 +207,10 @@ async fn graceful_shutdown_flushes_requests_served_just_before_the_stop() {
     .await;
     assert_eq!(snapshot(&app).flushed, 0, "nothing written before the stop");
     app.stopper.stop();
-    let counters = app
-        .state
-        .analytics
-        .as_ref()
-        .unwrap()
-        .recorder
-        .counters()
-        .clone();
-    wait_until("the final flush", Duration::from_secs(5), || {
-        counters.stopped.load(Relaxed)
-    })
-    .await;
-    let mut conn = redis_conn(&redis_url()).await;
-    let key = DayKeys::new(&app.redis_prefix, Utc::now().date_naive()).summary();
-    let bytes: Vec<u8> = redis::cmd("GET")
-        .arg(&key)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(Stats::decode(&bytes).count, 40);
+    assert_eq!(
+        written_today_after_stop(&app, Duration::from_secs(5)).await,
+        40
+    );
     assert_eq!(snapshot(&app).lost, 0);
 }
 
@@ -229,26 +235,8 @@ async fn requests_still_running_at_the_stop_are_written_too() {
     for handle in slow {
         assert_eq!(handle.await.unwrap().unwrap(), 200, "served to the end");
     }
-    let counters = app
-        .state
-        .analytics
-        .as_ref()
-        .unwrap()
-        .recorder
-        .counters()
-        .clone();
-    wait_until("the final flush", Duration::from_secs(10), || {
-        counters.stopped.load(Relaxed)
-    })
-    .await;
-    let mut conn = redis_conn(&redis_url()).await;
-    let key = DayKeys::new(&app.redis_prefix, Utc::now().date_naive()).summary();
-    let bytes: Vec<u8> = redis::cmd("GET")
-        .arg(&key)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(Stats::decode(&bytes).count, 17, "{:?}", snapshot(&app));
+    let written = written_today_after_stop(&app, Duration::from_secs(10)).await;
+    assert_eq!(written, 17, "{:?}", snapshot(&app));
     assert_eq!((snapshot(&app).lost, snapshot(&app).dropped), (0, 0));
 }
 

@@ -29,6 +29,6 @@ pub use messages::{Flush, Stop, StopReport};
 pub use probe::AnalyticsProbe;
 pub use queue::{channel, Counters, Inbox, Recorder, Snapshot};
 pub use record::{
-    endpoint_name, method_name, Record, ANONYMOUS, OTHER_METHOD, OVERFLOW_TENANT, PLATFORM_ADMIN,
-    UNMATCHED,
+    client_cut, endpoint_name, method_name, Record, ANONYMOUS, OTHER_METHOD, OVERFLOW_TENANT,
+    PLATFORM_ADMIN, UNMATCHED,
 };

@@ -39,14 +39,19 @@ impl Record {
         endpoint_name(self.method, &self.route)
     }
 
-    /// Whether the client decided how long this request took: 408 (its body stalled until the
-    /// request timeout) or 499 (it went away). Any client can make such requests as slow as
-    /// the timeout, so they count under their own endpoint only (`TIMEOUT`, `ABORTED`), never
-    /// in the day's summary, a tenant's figures or the slowest requests: a few stalled
-    /// connections must not move the day's percentiles or fill the slow list.
+    /// `client_cut(self.status)`.
     pub fn client_cut(&self) -> bool {
-        matches!(self.status, 408 | 499)
+        client_cut(self.status)
     }
+}
+
+/// Whether the client decided how long a request with this status took: 408 (its body
+/// stalled until the request timeout) or 499 (it went away). Any client can make such requests
+/// as slow as the timeout, so they count under their own endpoint only (`TIMEOUT`, `ABORTED`),
+/// never in the day's summary, a tenant's figures or the slowest requests: a few stalled
+/// connections must not move the day's percentiles or fill the slow list.
+pub fn client_cut(status: u16) -> bool {
+    matches!(status, 408 | 499)
 }
 
 pub fn endpoint_name(method: &str, route: &str) -> String {

@@ -166,19 +166,17 @@ fn log_transition(previous: Status, current: Status, checks: &[CheckResult]) {
     } else {
         format!(" ({})", blamed.join("; "))
     };
-    if current > previous {
-        log::warn!(
-            "health: {} -> {}{detail}",
-            previous.as_str(),
-            current.as_str()
-        );
+    let level = if current > previous {
+        log::Level::Warn
     } else {
-        log::info!(
-            "health: {} -> {}{detail}",
-            previous.as_str(),
-            current.as_str()
-        );
-    }
+        log::Level::Info
+    };
+    log::log!(
+        level,
+        "health: {} -> {}{detail}",
+        previous.as_str(),
+        current.as_str()
+    );
 }
 
 impl Actor for HealthSupervisor {

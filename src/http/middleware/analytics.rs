@@ -27,7 +27,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::{web, HttpMessage, HttpRequest};
 use chrono::Utc;
 use unioneyes_actors::analytics::{
-    method_name, Record, Recorder, ANONYMOUS, PLATFORM_ADMIN, UNMATCHED,
+    client_cut, method_name, Record, Recorder, ANONYMOUS, PLATFORM_ADMIN, UNMATCHED,
 };
 
 use super::body_watch::BodyWait;
@@ -95,10 +95,10 @@ impl InFlight {
     /// The service's time: waiting for the client's body is the client's (`BodyWait`), so a
     /// body trickled in just before the timeout, or abandoned, does not pass for a slow
     /// service. Requests the client cut (408, 499) keep their whole time: they count under
-    /// their own endpoint only (`Record::client_cut`), which shows how long they were held.
+    /// their own endpoint only (`client_cut`), which shows how long they were held.
     fn duration(&self, status: u16) -> Duration {
         let total = self.started.elapsed();
-        if matches!(status, 408 | 499) {
+        if client_cut(status) {
             return total;
         }
         let client = self
@@ -132,8 +132,8 @@ impl Drop for InFlight {
     }
 }
 
-/// The middleware: `App::wrap(Analytics::new(recorder))`; `None` (analytics off) passes every
-/// request through.
+/// The middleware: `App::wrap(Analytics::new(state.analytics.as_ref()))`; `None` (analytics
+/// off) passes every request through.
 #[derive(Clone)]
 pub struct Analytics {
     handle: Option<(Recorder, Arc<AtomicUsize>)>,
